@@ -1,0 +1,47 @@
+# tlsticket: `make demo` runs the main job, `make test` runs every test.
+GO       ?= go
+FUZZTIME ?= 10s
+COUNT    ?= 10
+BENCH    ?= .
+BENCHTIME ?= 1s
+
+.PHONY: all demo test deps short fuzz bench lint generate cover
+
+all: lint test
+
+demo:
+	$(GO) run ./cmd/ticketctl demo
+
+# test installs what the interop and store tests need when it is missing,
+# then vets and runs every test with the race detector.
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -timeout 12m ./...
+
+deps:
+	@sh scripts/ensure-deps.sh
+
+short:
+	$(GO) test -short ./...
+
+# fuzz runs every native fuzz target for FUZZTIME and prints one line each.
+fuzz:
+	@sh scripts/fuzz.sh $(FUZZTIME)
+
+# bench writes benchstat-format results to bench/latest.txt.
+bench:
+	@mkdir -p bench
+	$(GO) test -run='^$$' -bench='$(BENCH)' -benchmem -benchtime=$(BENCHTIME) -count=$(COUNT) ./... | tee bench/latest.txt
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@sh scripts/check-deps.sh
+
+generate:
+	$(GO) generate ./...
+	git diff --exit-code
+
+cover:
+	$(GO) test -coverprofile=cover.out ./...
+	$(GO) tool cover -func=cover.out | tail -1

@@ -1,0 +1,19 @@
+#!/bin/sh
+# ensure-deps.sh installs the real components the tests run against
+# (redis-server, openssl, gnutls-cli) when they are missing. It needs root
+# and Debian's apt-get; without them it says what is missing, and the tests
+# that need a missing component fail under CI=true.
+set -u
+missing=""
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+command -v gnutls-cli >/dev/null 2>&1 || missing="$missing gnutls-bin"
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "ensure-deps: installing$missing"
+	apt-get update -qq >/dev/null && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null || {
+		echo "ensure-deps: apt-get failed for$missing" >&2; exit 1; }
+else
+	echo "ensure-deps: missing$missing (run as root on Debian to install them)" >&2
+fi
