@@ -1,0 +1,350 @@
+package seal
+
+import (
+	cryptorand "crypto/rand"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+)
+
+// A Ring is an immutable set of ticket keys. The primary key seals every new
+// ticket; the primary and every decrypt-only key open tickets. Decrypt-only
+// keys are kept newest first, and [Ring.Rotate] drops the oldest.
+//
+// A Ring is safe for concurrent use, provided its random source is. Use a
+// [Keyring] to replace the Ring that a running server uses.
+//
+// Rings print their keys' AEADs and name prefixes under every fmt verb, never
+// key bytes.
+type Ring struct {
+	rand  io.Reader
+	keys  []*Key // keys[0] is the primary
+	index map[KeyName]int
+}
+
+var _ fmt.Formatter = Ring{}
+
+// NewRing returns a Ring whose primary key is primary and whose decrypt-only
+// keys are decryptOnly, newest first. Nonces are read from rand, or from
+// crypto/rand if rand is nil; rand must be safe for concurrent use if the
+// Ring is.
+//
+// NewRing returns [ErrNoPrimaryKey] if primary is nil and [ErrDuplicateKey]
+// if two keys share a [KeyName] (the same secret given twice, even under two
+// AEADs). It copies decryptOnly, so the caller may reuse the slice.
+func NewRing(rand io.Reader, primary *Key, decryptOnly ...*Key) (*Ring, error) {
+	if rand == nil {
+		rand = cryptorand.Reader
+	}
+	if primary == nil {
+		return nil, ErrNoPrimaryKey
+	}
+	r := &Ring{
+		rand:  rand,
+		keys:  make([]*Key, 0, 1+len(decryptOnly)),
+		index: make(map[KeyName]int, 1+len(decryptOnly)),
+	}
+	for i, k := range append([]*Key{primary}, decryptOnly...) {
+		if k == nil {
+			return nil, fmt.Errorf("seal: decrypt-only key %d is nil", i-1)
+		}
+		if k.c == nil {
+			return nil, fmt.Errorf("seal: key %d was not made by NewKey or GenerateKey", i)
+		}
+		if _, ok := r.index[k.name]; ok {
+			return nil, fmt.Errorf("%w: %v", ErrDuplicateKey, k.name)
+		}
+		r.index[k.name] = len(r.keys)
+		r.keys = append(r.keys, k)
+	}
+	return r, nil
+}
+
+// Primary returns the key that seals new tickets, or nil for the zero Ring.
+func (r *Ring) Primary() *Key {
+	if len(r.keys) == 0 {
+		return nil
+	}
+	return r.keys[0]
+}
+
+// Keys returns a copy of the ring's keys: the primary first, then the
+// decrypt-only keys, newest first.
+func (r *Ring) Keys() []*Key {
+	return append([]*Key(nil), r.keys...)
+}
+
+// Lookup returns the ring's key named name, if any.
+func (r *Ring) Lookup(name KeyName) (*Key, bool) {
+	i, ok := r.index[name]
+	if !ok {
+		return nil, false
+	}
+	return r.keys[i], true
+}
+
+// Rotate returns a new Ring, with the same random source, in which newPrimary
+// seals and the keep newest keys of r (its primary first, then its
+// decrypt-only keys in order) become decrypt-only. keep counts the previous
+// keys retained: 0 keeps none, 1 keeps only the old primary. r is unchanged.
+//
+// If newPrimary is already in r with the same AEAD (a staged decrypt-only
+// key being promoted), it moves to the front instead of being duplicated,
+// and does not count towards keep. Rotate returns [ErrNoPrimaryKey] if
+// newPrimary is nil and [ErrDuplicateKey] if it shares a name with a kept key
+// of another AEAD. It panics if keep is negative.
+func (r *Ring) Rotate(newPrimary *Key, keep int) (*Ring, error) {
+	if keep < 0 {
+		panic("seal: internal error: Rotate called with negative keep")
+	}
+	if newPrimary == nil {
+		return nil, ErrNoPrimaryKey
+	}
+	old := make([]*Key, 0, min(keep, len(r.keys)))
+	for _, k := range r.keys {
+		if len(old) == keep {
+			break
+		}
+		if k.name == newPrimary.name && k.aead == newPrimary.aead {
+			continue
+		}
+		old = append(old, k)
+	}
+	return NewRing(r.rand, newPrimary, old...)
+}
+
+// adPool holds scratch buffers for the additional data (header followed by
+// the caller's additional data) so that sealing and opening with non-empty
+// additional data do not allocate in steady state. It is a cache, not state:
+// nothing observable depends on its contents.
+var adPool = sync.Pool{
+	New: func() any {
+		b := make([]byte, 0, 256)
+		return &b
+	},
+}
+
+// maxPooledAD is the largest buffer returned to adPool.
+const maxPooledAD = 4 << 10
+
+// joinAD returns header ‖ extra in a pooled buffer. The caller must call
+// putAD when done.
+func joinAD(header, extra []byte) *[]byte {
+	buf := adPool.Get().(*[]byte)
+	*buf = append(append((*buf)[:0], header...), extra...)
+	return buf
+}
+
+// putAD clears buf and returns it to adPool.
+func putAD(buf *[]byte) {
+	clear(*buf)
+	if cap(*buf) <= maxPooledAD {
+		adPool.Put(buf)
+	}
+}
+
+// putHeader writes version, aead and key_name of k to b[:headerSize].
+func (k *Key) putHeader(b []byte) {
+	b[0] = version
+	b[1] = byte(k.aead)
+	copy(b[2:headerSize], k.name[:])
+}
+
+// Seal seals plaintext with the primary key and a fresh random nonce, and
+// appends the ticket to dst, returning the updated slice.
+// additionalData is authenticated but not included in the ticket; the same
+// bytes must be given to Open.
+//
+// dst must not overlap plaintext: Seal panics if the bytes it writes would
+// overlap plaintext. It does not allocate when dst has room for the ticket,
+// which is 18 + NonceSize + len(plaintext) + 16 bytes.
+//
+// Seal returns an error if the ticket would be longer than 65535 bytes or if
+// the random source fails. See the package documentation for the bound on
+// the number of tickets one key may seal.
+func (r *Ring) Seal(dst, plaintext, additionalData []byte) ([]byte, error) {
+	if r == nil || len(r.keys) == 0 {
+		panic("seal: internal error: Seal called on a Ring not made by NewRing")
+	}
+	k := r.keys[0]
+	n := k.aead.NonceSize()
+	if len(plaintext) > maxTicketSize || headerSize+n+len(plaintext)+tagSize > maxTicketSize {
+		return nil, fmt.Errorf("seal: plaintext of %d bytes does not fit a %d-byte ticket", len(plaintext), maxTicketSize)
+	}
+	ret, out := sliceForAppend(dst, headerSize+n+len(plaintext)+tagSize)
+	if anyOverlap(out, plaintext) {
+		panic("seal: internal error: Seal output overlaps plaintext")
+	}
+	var ad []byte
+	var buf *[]byte
+	if len(additionalData) == 0 {
+		ad = out[:headerSize]
+	} else {
+		// Copy before writing out, which additionalData may overlap.
+		var header [headerSize]byte
+		k.putHeader(header[:])
+		buf = joinAD(header[:], additionalData)
+		ad = *buf
+	}
+	k.putHeader(out)
+	nonce := out[headerSize : headerSize+n]
+	if _, err := io.ReadFull(r.rand, nonce); err != nil {
+		clear(out[:headerSize+n])
+		if buf != nil {
+			putAD(buf)
+		}
+		return nil, fmt.Errorf("seal: failed to read nonce: %w", err)
+	}
+	k.c.Seal(out[headerSize+n:headerSize+n], nonce, plaintext, ad)
+	if buf != nil {
+		putAD(buf)
+	}
+	return ret, nil
+}
+
+// Open authenticates and decrypts ticket with the ring key it names, and
+// appends the plaintext to dst, returning the updated slice. It is
+// [Ring.OpenKey] without the [Opened] report.
+func (r *Ring) Open(dst, ticket, additionalData []byte) ([]byte, error) {
+	out, _, err := r.OpenKey(dst, ticket, additionalData)
+	return out, err
+}
+
+// Opened reports which key a ticket named, for a TLS server's decrypt
+// callback and for metrics.
+type Opened struct {
+	// Name is the ticket's key name. It is set whenever the header (version,
+	// aead and key_name) parsed, even if opening then failed.
+	Name KeyName
+	// Primary reports whether Name is the ring's primary key. A server may
+	// reissue a ticket that a decrypt-only key opened.
+	Primary bool
+	// Known reports whether a key of the ring has that name.
+	Known bool
+}
+
+// OpenKey authenticates and decrypts ticket with the ring key it names, and
+// appends the plaintext to dst, returning the updated slice and which key the
+// ticket named. The key is found by name, so the cost does not depend on the
+// number of keys in the ring.
+//
+// It returns [ErrMalformed] if the ticket cannot be parsed, [ErrUnknownKey]
+// if no key of the ring has its name, and [ErrAuth] if authentication fails
+// (including a ticket that names a key of another AEAD). The underlying
+// AEAD checks the tag in constant time. On error the
+// plaintext is nil, and any bytes of dst's spare capacity that OpenKey wrote
+// are cleared.
+//
+// To open in place, use ticket[:0] as dst (the ticket is overwritten, also
+// on failure). Otherwise the plaintext written to dst must not overlap
+// ticket; OpenKey panics if it would. It does not allocate when dst has room
+// for the plaintext, which is len(ticket) - 18 - NonceSize - 16 bytes.
+func (r *Ring) OpenKey(dst, ticket, additionalData []byte) ([]byte, Opened, error) {
+	if r == nil {
+		panic("seal: internal error: Open called on a nil Ring")
+	}
+	var o Opened
+	if len(ticket) < headerSize || len(ticket) > maxTicketSize || ticket[0] != version {
+		return nil, o, ErrMalformed
+	}
+	a := AEAD(ticket[1])
+	if !a.valid() {
+		return nil, o, ErrMalformed
+	}
+	copy(o.Name[:], ticket[2:headerSize])
+	n := a.NonceSize()
+	if len(ticket) < headerSize+n+tagSize {
+		return nil, o, ErrMalformed
+	}
+	i, ok := r.index[o.Name]
+	if !ok {
+		return nil, o, ErrUnknownKey
+	}
+	o.Known, o.Primary = true, i == 0
+	k := r.keys[i]
+	if k.aead != a {
+		return nil, o, ErrAuth
+	}
+	nonce, ciphertext := ticket[headerSize:headerSize+n], ticket[headerSize+n:]
+	ret, out := sliceForAppend(dst, len(ciphertext)-tagSize)
+	inPlace := false
+	if anyOverlap(out, ticket) {
+		if &out[0] != &ticket[0] {
+			panic("seal: internal error: Open output overlaps ticket")
+		}
+		inPlace = true
+	}
+	ad := ticket[:headerSize]
+	var buf *[]byte
+	if len(additionalData) != 0 {
+		buf = joinAD(ticket[:headerSize], additionalData)
+		ad = *buf
+	}
+	var err error
+	if inPlace {
+		// Decrypt over the ciphertext (an exact overlap, which cipher.AEAD
+		// allows), then move the plaintext to the start of the ticket.
+		if _, err = k.c.Open(ciphertext[:0], nonce, ciphertext, ad); err == nil {
+			copy(out, ciphertext)
+		}
+	} else {
+		_, err = k.c.Open(out[:0], nonce, ciphertext, ad)
+	}
+	if buf != nil {
+		putAD(buf)
+	}
+	if err != nil {
+		clear(out)
+		return nil, o, ErrAuth
+	}
+	return ret, o, nil
+}
+
+// String returns a description of the ring's keys, such as
+// "seal.Ring{primary AES-256-GCM 0123abcd…, decrypt-only [AES-128-GCM 89abcdef…]}".
+// It never contains key bytes.
+func (r Ring) String() string {
+	var b strings.Builder
+	b.WriteString("seal.Ring{")
+	if len(r.keys) == 0 {
+		b.WriteString("no keys}")
+		return b.String()
+	}
+	b.WriteString("primary " + r.keys[0].desc() + ", decrypt-only [")
+	for i, k := range r.keys[1:] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k.desc())
+	}
+	b.WriteString("]}")
+	return b.String()
+}
+
+// GoString returns the same description as [Ring.String].
+func (r Ring) GoString() string {
+	return r.String()
+}
+
+// Format implements [fmt.Formatter] so that every verb prints [Ring.String]
+// and never key bytes.
+func (r Ring) Format(f fmt.State, verb rune) {
+	io.WriteString(f, r.String())
+}
+
+// sliceForAppend takes a slice and a requested number of bytes. It returns a
+// slice with the contents of the given slice followed by that many bytes and
+// a second slice that aliases into it and contains only the extra bytes. If
+// the original slice has sufficient capacity then no allocation is
+// performed.
+func sliceForAppend(in []byte, n int) (head, tail []byte) {
+	if total := len(in) + n; cap(in) >= total {
+		head = in[:total]
+	} else {
+		head = make([]byte, total)
+		copy(head, in)
+	}
+	tail = head[len(in):]
+	return
+}

@@ -1,0 +1,99 @@
+// Package seal seals session-state plaintexts into TLS session tickets under
+// rotating AEAD keys, and opens them again.
+//
+// A server keeps its keys in a [Ring]: the first key (the primary) seals new
+// tickets, and every key in the ring can open them. A Ring never changes after
+// [NewRing] or [Ring.Rotate] return it; a [Keyring] holds the current Ring and
+// swaps it atomically, so sealing and opening take no locks.
+//
+// The tickets are opaque to clients: RFC 8446, Section 4.6.1 (NewSessionTicket
+// ticket field) and RFC 5077, Section 4 (SessionTicket). This package does not
+// define the plaintext it seals; see the format package for that.
+//
+// # Sealed ticket layout
+//
+// In the presentation language of RFC 8446, Section 3:
+//
+//	struct {
+//	    uint8 version = 1;
+//	    uint8 aead;                  /* AEAD identifier, see [AEAD] */
+//	    opaque key_name[16];         /* [KeyName] of the sealing key */
+//	    opaque nonce[Nn];            /* [AEAD.NonceSize]: 12 or 24 bytes */
+//	    opaque ciphertext[];         /* plaintext length + 16-byte tag */
+//	} SealedTicket;                  /* at most 2^16-1 bytes in total */
+//
+// The AEAD additional data is the first 18 bytes (version, aead and key_name)
+// followed by the caller's additional data, so the header is authenticated.
+// The header fields never change meaning: any change to the layout, the key
+// derivation or the additional data takes a new version byte.
+//
+// # Keys
+//
+// A [Key] is made from a secret of [AEAD.KeySize] bytes. The secret is never
+// used directly: HKDF-SHA256 (RFC 5869) with no salt derives the key name
+// (info "tlsticket v1 key name", 16 bytes) and the AEAD key (info
+// "tlsticket v1 aead key" followed by the AEAD identifier byte), so the name
+// sent on the wire reveals nothing about the key, and the same secret gives
+// unrelated keys under different AEADs. Keys never print their secret bytes.
+//
+// # Nonces and rotation
+//
+// Every ticket takes a fresh random nonce from the Ring's random source. The
+// 96-bit nonces of AES-GCM and ChaCha20-Poly1305 are too short to be safely
+// generated at random if the same key seals more than 2^32 tickets: rotate
+// the primary key well before that (daily rotation, as crypto/tls does, keeps
+// a server far below it). The 192-bit nonces of XChaCha20-Poly1305 lift the
+// bound, but keys should still be rotated for forward secrecy.
+package seal
+
+import "errors"
+
+//go:generate go run golang.org/x/tools/cmd/stringer@v0.52.0 -type=AEAD -linecomment
+
+// Errors returned by this package. Callers may branch on them with
+// [errors.Is]. They never contain key bytes, nonces or plaintext.
+//
+// A server should treat [ErrUnknownKey] and [ErrAuth] the same way (fall back
+// to a full handshake) so that the difference does not leak to a client.
+var (
+	// ErrMalformed means a ticket is too short or too long, has an unknown
+	// version or AEAD identifier, or is shorter than its nonce and tag.
+	ErrMalformed = errors.New("seal: malformed ticket")
+
+	// ErrUnknownKey means no key of the ring has the ticket's key name.
+	ErrUnknownKey = errors.New("seal: unknown ticket key")
+
+	// ErrAuth means the ticket failed authentication: it was modified, the
+	// additional data differs, or it names a key of another AEAD.
+	ErrAuth = errors.New("seal: ticket authentication failed")
+
+	// ErrKeySize means a secret's length is not the AEAD's key size.
+	ErrKeySize = errors.New("seal: invalid key size")
+
+	// ErrWeakKey means a secret has all bytes equal (all zero, as in
+	// CVE-2020-13777, or any other repeated byte).
+	ErrWeakKey = errors.New("seal: weak key")
+
+	// ErrDuplicateKey means two keys of a ring share a key name: the same
+	// secret was given twice, or two secrets' names collide.
+	ErrDuplicateKey = errors.New("seal: duplicate key name")
+
+	// ErrNoPrimaryKey means a ring was asked for without a primary key.
+	ErrNoPrimaryKey = errors.New("seal: no primary key")
+)
+
+const (
+	// version is the first byte of every sealed ticket.
+	version byte = 0x01
+
+	// headerSize is the length of version, aead and key_name: the part of
+	// the ticket that is also the prefix of the additional data.
+	headerSize = 2 + KeyNameSize
+
+	// tagSize is the tag length of every supported AEAD.
+	tagSize = 16
+
+	// maxTicketSize is the largest ticket that fits the 16-bit ticket
+	// field of RFC 8446, Section 4.6.1 and RFC 5077, Section 3.3.
+	maxTicketSize = 1<<16 - 1
+)
