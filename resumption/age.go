@@ -1,0 +1,62 @@
+package resumption
+
+import "time"
+
+// DefaultFreshnessWindow is the default tolerance between the time a
+// ClientHello arrives and the time its ticket age says it should arrive,
+// RFC 8446, Section 8.3 ("on the order of ten seconds").
+const DefaultFreshnessWindow = 10 * time.Second
+
+// MaxTicketLifetime is the longest ticket_lifetime a server may send, and
+// the longest a client may cache a ticket: 604800 seconds, RFC 8446,
+// Section 4.6.1.
+const MaxTicketLifetime = 7 * 24 * time.Hour
+
+// TicketAge returns the client's view of the ticket age in milliseconds,
+// RFC 8446, Section 4.2.11.1:
+//
+//	age = (obfuscated_ticket_age - ticket_age_add) mod 2^32
+//
+// The subtraction is uint32 arithmetic, modulo 2^32, so it is correct
+// whatever the value of ticket_age_add. The result is the client's claim, not
+// a verified fact: use [Fresh] to compare it with the server's clock.
+func TicketAge(obfuscatedTicketAge, ticketAgeAdd uint32) uint32 {
+	return obfuscatedTicketAge - ticketAgeAdd
+}
+
+// ObfuscateTicketAge returns obfuscated_ticket_age = (age in milliseconds +
+// ticket_age_add) mod 2^32, RFC 8446, Section 4.2.11.1, as a client computes
+// it. The age is truncated to whole milliseconds; a negative age counts as 0.
+// Ages of 2^32 ms (about 49.7 days) or more wrap, but no valid ticket is that
+// old (see [MaxTicketLifetime]).
+func ObfuscateTicketAge(age time.Duration, ticketAgeAdd uint32) uint32 {
+	ms := max(age.Milliseconds(), 0)
+	return uint32(ms) + ticketAgeAdd
+}
+
+// ExpectedArrival returns expected_arrival_time = adjusted_creation_time +
+// clients_ticket_age, RFC 8446, Section 8.3. created is the
+// adjusted_creation_time: the time the server issued the ticket plus its
+// estimate of the round-trip time, which it may store in the ticket.
+// clientAgeMS is the output of [TicketAge].
+func ExpectedArrival(created time.Time, clientAgeMS uint32) time.Time {
+	return created.Add(time.Duration(clientAgeMS) * time.Millisecond)
+}
+
+// Fresh reports whether a ClientHello that arrives at now is fresh, RFC 8446,
+// Section 8.3: whether |now - expected_arrival_time| <= window, with
+// expected_arrival_time computed by [ExpectedArrival]. A server that finds a
+// ClientHello not fresh rejects 0-RTT and goes on with the 1-RTT handshake
+// (RFC 8446, Section 4.2.10).
+//
+// Fresh does not protect against replay inside the window, nor against a
+// client clock that runs at a different rate: see the package documentation.
+// A negative window is never satisfied.
+func Fresh(created time.Time, clientAgeMS uint32, now time.Time, window time.Duration) bool {
+	if window < 0 {
+		return false
+	}
+	// time.Time.Sub saturates, so the comparison cannot overflow.
+	d := now.Sub(ExpectedArrival(created, clientAgeMS))
+	return -window <= d && d <= window
+}

@@ -1,0 +1,88 @@
+package resumption_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tlsticket/tlsticket/resumption"
+)
+
+func TestTicketAge(t *testing.T) {
+	tests := []struct {
+		name     string
+		obf, add uint32
+		want     uint32
+	}{
+		{"RFC8448", 0xfad6aacb, 0xfad6aac5, 6},
+		{"Zero", 0, 0, 0},
+		{"Equal", 0x12345678, 0x12345678, 0},
+		{"WrapAround", 5, 0xfffffffe, 7},
+		{"WrapToMax", 0, 1, 0xffffffff},
+		{"AddZero", 604800000, 0, 604800000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := resumption.TicketAge(tt.obf, tt.add); got != tt.want {
+				t.Errorf("TicketAge(%#x, %#x) = %d, want %d", tt.obf, tt.add, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestObfuscateTicketAge(t *testing.T) {
+	if got := resumption.ObfuscateTicketAge(6*time.Millisecond, 0xfad6aac5); got != 0xfad6aacb {
+		t.Errorf("ObfuscateTicketAge(6ms, RFC 8448 add) = %#x, want 0xfad6aacb", got)
+	}
+	for _, age := range []time.Duration{0, 6 * time.Millisecond, time.Second, resumption.MaxTicketLifetime} {
+		for _, add := range []uint32{0, 0xfad6aac5, 0xffffffff} {
+			obf := resumption.ObfuscateTicketAge(age, add)
+			if got := resumption.TicketAge(obf, add); got != uint32(age.Milliseconds()) {
+				t.Errorf("round trip of %v with add %#x = %d ms", age, add, got)
+			}
+		}
+	}
+	if got := resumption.ObfuscateTicketAge(1900*time.Microsecond, 10); got != 11 {
+		t.Errorf("1.9ms truncates to %d, want 11", got)
+	}
+	if got := resumption.ObfuscateTicketAge(-time.Second, 10); got != 10 {
+		t.Errorf("negative age gives %d, want 10", got)
+	}
+}
+
+func TestMaxTicketLifetime(t *testing.T) {
+	if got := resumption.MaxTicketLifetime / time.Second; got != 604800 {
+		t.Errorf("MaxTicketLifetime = %d s, want 604800", got)
+	}
+}
+
+func TestFresh(t *testing.T) {
+	created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	w := resumption.DefaultFreshnessWindow
+	tests := []struct {
+		name   string
+		age    uint32
+		now    time.Time
+		window time.Duration
+		want   bool
+	}{
+		{"RFC8448", 6, created.Add(6 * time.Millisecond), w, true},
+		{"LateAtEdge", 1000, created.Add(time.Second + w), w, true},
+		{"TooLate", 1000, created.Add(time.Second + w + time.Millisecond), w, false},
+		{"EarlyAtEdge", 20000, created.Add(20*time.Second - w), w, true},
+		{"TooEarly", 20000, created.Add(20*time.Second - w - time.Millisecond), w, false},
+		{"ZeroWindowExact", 500, created.Add(500 * time.Millisecond), 0, true},
+		{"NegativeWindow", 500, created.Add(500 * time.Millisecond), -time.Second, false},
+		{"WrappedAge", resumption.TicketAge(1, 2), created.Add(time.Second), w, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := resumption.Fresh(created, tt.age, tt.now, tt.window); got != tt.want {
+				t.Errorf("Fresh(age %d ms, now %v, window %v) = %v, want %v",
+					tt.age, tt.now.Sub(created), tt.window, got, tt.want)
+			}
+		})
+	}
+	if got, want := resumption.ExpectedArrival(created, 6), created.Add(6*time.Millisecond); !got.Equal(want) {
+		t.Errorf("ExpectedArrival = %v, want %v", got, want)
+	}
+}

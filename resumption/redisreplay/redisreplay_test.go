@@ -1,0 +1,292 @@
+package redisreplay_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tlsticket/tlsticket/resumption"
+	"github.com/tlsticket/tlsticket/resumption/redisreplay"
+)
+
+// testTimeout is Options.Timeout in tests: long enough for a loaded CI
+// machine, far below go-redis's own 3-5 s socket timeouts.
+const testTimeout = 500 * time.Millisecond
+
+// boundSlack is what a check may take beyond Options.Timeout before a test
+// calls it unbounded; the client's own read timeout is several seconds.
+const boundSlack = time.Second
+
+func newStore(t *testing.T, srv *redisServer, prefix string) *redisreplay.Store {
+	t.Helper()
+	return redisreplay.New(srv.newClient(t), redisreplay.Options{Prefix: prefix, Timeout: testTimeout})
+}
+
+func mustCheck(t *testing.T, s resumption.ReplayStore, key string, ttl time.Duration, want bool) {
+	t.Helper()
+	fresh, err := s.CheckAndStore(t.Context(), []byte(key), ttl)
+	if err != nil {
+		t.Fatalf("CheckAndStore(%q): %v", key, err)
+	}
+	if fresh != want {
+		t.Errorf("CheckAndStore(%q) = %v, want %v", key, fresh, want)
+	}
+}
+
+// TestSharedAcrossStores checks that two Stores on two clients sharing one
+// server see each key fresh at most once between them.
+func TestSharedAcrossStores(t *testing.T) {
+	srv := startRedis(t)
+	a, b := newStore(t, srv, "shared:"), newStore(t, srv, "shared:")
+	mustCheck(t, a, "binder-1", time.Minute, true)
+	mustCheck(t, b, "binder-1", time.Minute, false)
+	mustCheck(t, b, "binder-2", time.Minute, true)
+	mustCheck(t, a, "binder-2", time.Minute, false)
+}
+
+func TestConcurrentAcrossStores(t *testing.T) {
+	srv := startRedis(t)
+	stores := []*redisreplay.Store{newStore(t, srv, "conc:"), newStore(t, srv, "conc:")}
+	const goroutines, keys = 50, 20
+	var fresh [keys]atomic.Int32
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			s := stores[g%len(stores)]
+			for k := range keys {
+				ok, err := s.CheckAndStore(t.Context(), fmt.Appendf(nil, "key-%d", k), time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok {
+					fresh[k].Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for k := range fresh {
+		if n := fresh[k].Load(); n != 1 {
+			t.Errorf("key %d fresh %d times across %d goroutines, want 1", k, n, goroutines)
+		}
+	}
+}
+
+// redisKey is the key layout documented on Store.
+func redisKey(prefix, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return prefix + hex.EncodeToString(sum[:16])
+}
+
+func TestExpiry(t *testing.T) {
+	srv := startRedis(t)
+	client := srv.newClient(t)
+	s := redisreplay.New(client, redisreplay.Options{Prefix: "exp:", Timeout: testTimeout})
+	const ttl = 200 * time.Millisecond
+	mustCheck(t, s, "short", ttl, true)
+	mustCheck(t, s, "short", ttl, false)
+	pttl, err := client.PTTL(t.Context(), redisKey("exp:", "short")).Result()
+	if err != nil || pttl <= 0 || pttl > ttl {
+		t.Fatalf("PTTL = %v, %v; want in (0, %v]", pttl, err, ttl)
+	}
+	// Redis expires on its own, real clock: poll, bounded.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		fresh, err := s.CheckAndStore(t.Context(), []byte("short"), ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fresh {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("key still recorded 5s after a %v ttl", ttl)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	mustCheck(t, s, "short", ttl, false) // recorded again
+}
+
+// countingHook counts the commands a client sends.
+type countingHook struct {
+	mu        sync.Mutex
+	commands  [][]any
+	pipelines int
+}
+
+func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.mu.Lock()
+		h.commands = append(h.commands, cmd.Args())
+		h.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+
+func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.mu.Lock()
+		h.pipelines++
+		h.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+// TestOneRoundTrip checks that each check is exactly one SET NX PX command.
+func TestOneRoundTrip(t *testing.T) {
+	srv := startRedis(t)
+	client := srv.newClient(t)
+	// Dial first: setting up a connection sends its own commands (HELLO,
+	// CLIENT ...), which are not part of a check.
+	if err := client.Ping(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	hook := &countingHook{}
+	client.AddHook(hook)
+	s := redisreplay.New(client, redisreplay.Options{Prefix: "rt:", Timeout: testTimeout})
+
+	const checks = 10
+	for i := range checks {
+		mustCheck(t, s, "k", 1500*time.Microsecond+time.Minute, i == 0)
+	}
+	hook.mu.Lock()
+	defer hook.mu.Unlock()
+	if len(hook.commands) != checks || hook.pipelines != 0 {
+		t.Fatalf("%d checks sent %d commands and %d pipelines, want %d and 0",
+			checks, len(hook.commands), hook.pipelines, checks)
+	}
+	// 60001.5 ms rounds up to 60002.
+	want := []any{"set", redisKey("rt:", "k"), "1", "nx", "px", int64(60002)}
+	if diff := cmp.Diff(want, hook.commands[0]); diff != "" {
+		t.Errorf("command (-want +got):\n%s", diff)
+	}
+}
+
+// TestServerStopped checks that a dead server makes checks fail closed,
+// quickly and without a panic.
+func TestServerStopped(t *testing.T) {
+	srv := startRedis(t)
+	s := newStore(t, srv, "stop:")
+	mustCheck(t, s, "before", time.Minute, true)
+	srv.Stop()
+	for _, key := range []string{"before", "after"} {
+		start := time.Now()
+		fresh, err := s.CheckAndStore(t.Context(), []byte(key), time.Minute)
+		elapsed := time.Since(start)
+		if fresh || !errors.Is(err, redisreplay.ErrUnavailable) {
+			t.Errorf("CheckAndStore(%q) on a stopped server = %v, %v; want false, ErrUnavailable", key, fresh, err)
+		}
+		if elapsed > testTimeout+boundSlack {
+			t.Errorf("CheckAndStore took %v, want at most about Timeout (%v)", elapsed, testTimeout)
+		}
+	}
+}
+
+// TestServerHung checks that Options.Timeout bounds a check when the server
+// accepts the command but never answers, even though the client is not
+// built with ContextTimeoutEnabled.
+func TestServerHung(t *testing.T) {
+	srv := startRedis(t)
+	s := newStore(t, srv, "hung:")
+	mustCheck(t, s, "warm", time.Minute, true) // open a pooled connection
+	srv.Pause(t)
+	start := time.Now()
+	fresh, err := s.CheckAndStore(t.Context(), []byte("k"), time.Minute)
+	elapsed := time.Since(start)
+	if fresh || !errors.Is(err, redisreplay.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("CheckAndStore on a hung server = %v, %v; want false, ErrUnavailable and DeadlineExceeded", fresh, err)
+	}
+	if elapsed < testTimeout || elapsed > testTimeout+boundSlack {
+		t.Errorf("CheckAndStore took %v, want about Timeout (%v)", elapsed, testTimeout)
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	client := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { client.Close() })
+	s := redisreplay.New(client, redisreplay.Options{Timeout: testTimeout})
+	fresh, err := s.CheckAndStore(t.Context(), []byte("k"), time.Minute)
+	if fresh || !errors.Is(err, redisreplay.ErrUnavailable) || !strings.HasPrefix(err.Error(), "redisreplay: ") {
+		t.Errorf("CheckAndStore = %v, %v; want false, ErrUnavailable", fresh, err)
+	}
+}
+
+func TestPrefixIsolation(t *testing.T) {
+	srv := startRedis(t)
+	a, b := newStore(t, srv, "tenant-a:"), newStore(t, srv, "tenant-b:")
+	mustCheck(t, a, "binder", time.Minute, true)
+	mustCheck(t, b, "binder", time.Minute, true)
+	mustCheck(t, a, "binder", time.Minute, false)
+	mustCheck(t, b, "binder", time.Minute, false)
+	mustCheck(t, newStore(t, srv, "tenant-a:"), "binder", time.Minute, false)
+}
+
+func TestDefaultPrefix(t *testing.T) {
+	srv := startRedis(t)
+	client := srv.newClient(t)
+	s := redisreplay.New(client, redisreplay.Options{})
+	mustCheck(t, s, "k", time.Minute, true)
+	n, err := client.Exists(t.Context(), redisKey(redisreplay.DefaultPrefix, "k")).Result()
+	if err != nil || n != 1 {
+		t.Errorf("key under DefaultPrefix: exists = %d, %v; want 1", n, err)
+	}
+}
+
+func TestUseOnce(t *testing.T) {
+	srv := startRedis(t)
+	s := newStore(t, srv, "once:")
+	for i, want := range []bool{true, false} {
+		first, err := resumption.UseOnce(t.Context(), s, []byte("ticket"), time.Hour)
+		if err != nil || first != want {
+			t.Errorf("use %d: UseOnce = %v, %v; want %v", i, first, err, want)
+		}
+	}
+}
+
+// TestInvalidTTL needs no server: the ttl is refused before any round trip.
+func TestInvalidTTL(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	t.Cleanup(func() { client.Close() })
+	hook := &countingHook{}
+	client.AddHook(hook)
+	s := redisreplay.New(client, redisreplay.Options{})
+	for _, ttl := range []time.Duration{0, -time.Second} {
+		fresh, err := s.CheckAndStore(t.Context(), []byte("k"), ttl)
+		if fresh || !errors.Is(err, resumption.ErrInvalidTTL) {
+			t.Errorf("ttl %v: %v, %v; want false, ErrInvalidTTL", ttl, fresh, err)
+		}
+	}
+	if len(hook.commands) != 0 {
+		t.Errorf("sent %d commands for invalid ttls", len(hook.commands))
+	}
+}
+
+func TestNewNilClientPanics(t *testing.T) {
+	defer func() {
+		msg, _ := recover().(string)
+		if !strings.HasPrefix(msg, "redisreplay: internal error: ") {
+			t.Errorf("panic = %q, want a redisreplay internal error", msg)
+		}
+	}()
+	redisreplay.New(nil, redisreplay.Options{})
+}
