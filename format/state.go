@@ -1,0 +1,304 @@
+package format
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// MaxAppData is the largest [State.AppData], in bytes.
+const MaxAppData = 1<<16 - 1
+
+const stateVersion = 1
+
+// State is the session state that a server seals into a ticket, in this
+// module's own versioned format (docs/spec/ticket-format.md):
+//
+//	struct {
+//	    uint8  version = 1;
+//	    uint16 protocol_version;        // 0x0303 or 0x0304 only
+//	    uint16 cipher_suite;
+//	    opaque secret<0..2^8-1>;        // TLS 1.2 master secret / TLS 1.3 resumption PSK; empty only with embedded
+//	    uint64 created_at;              // ms since the Unix epoch, <= 2^63-1
+//	    uint32 lifetime;                // seconds
+//	    uint32 age_add;                 // TLS 1.3 ticket_age_add; MUST be 0 for TLS 1.2
+//	    uint32 max_early_data;          // TLS 1.3; MUST be 0 for TLS 1.2
+//	    uint8  extended_master_secret;  // 0 or 1; MUST be 0 for TLS 1.3
+//	    opaque server_name<0..2^8-1>;
+//	    opaque alpn<0..2^8-1>;
+//	    opaque binding<0..2^8-1>;       // digest of the server certificate / client-auth context
+//	    ASN1Cert peer_certificates<0..2^24-1>;  // ASN1Cert = opaque<1..2^24-1>
+//	    opaque app_data<0..2^16-1>;     // application data
+//	    opaque embedded<0..2^24-1>;     // opaque state of the host TLS stack
+//	} State;
+//
+// Version is the protocol_version, [VersionTLS12] or [VersionTLS13]. The
+// format version byte is not a field: [State.Append] writes 1 and
+// [ParseState] accepts only 1. CreatedAt is encoded in whole milliseconds
+// since the Unix epoch. Embedded holds the opaque state of the host TLS
+// stack, such as the output of crypto/tls SessionState.Bytes. Secret may be
+// empty only when Embedded is not: a host stack such as crypto/tls keeps the
+// session secret inside its own state.
+//
+// Evolution: fields are only ever appended at the end. Any other change
+// (removing, reordering or retyping a field, or changing what a field means)
+// needs a new version byte. A parser rejects a version byte it does not know,
+// and a version 1 parser rejects bytes after embedded, so a newer state never
+// parses as an older one.
+//
+// Warning: a State holds the secret that resumes the session, and the
+// encoding of a State is as sensitive as that secret. Seal it before it
+// leaves the server and never log it. The String, GoString and Format
+// methods print the lengths of Secret, AppData and Embedded instead of their
+// bytes, but fmt cannot call them on a State stored in an unexported struct
+// field, so do not print such structs either.
+type State struct {
+	Version              uint16
+	CipherSuite          uint16
+	Secret               []byte
+	CreatedAt            time.Time
+	Lifetime             uint32 // seconds
+	AgeAdd               uint32
+	MaxEarlyData         uint32
+	ExtendedMasterSecret bool
+	ServerName           string
+	ALPN                 string
+	Binding              []byte
+	PeerCertificates     [][]byte
+	AppData              []byte
+	Embedded             []byte
+}
+
+// ParseState parses the encoding of a State. The byte slices of the result
+// (Secret, Binding, PeerCertificates, AppData and Embedded) alias b.
+// CreatedAt is in UTC.
+func ParseState(b []byte) (*State, error) {
+	st := new(State)
+	if !st.unmarshal(b) {
+		return nil, malformed("State")
+	}
+	return st, nil
+}
+
+func (st *State) unmarshal(b []byte) bool {
+	*st = State{}
+	s := cryptobyte.String(b)
+	var version, ems uint8
+	var createdAt uint64
+	var serverName, alpn []byte
+	var certs cryptobyte.String
+	if !s.ReadUint8(&version) || version != stateVersion ||
+		!s.ReadUint16(&st.Version) || !knownVersion(st.Version) ||
+		!s.ReadUint16(&st.CipherSuite) ||
+		!readUint8LengthPrefixed(&s, &st.Secret) ||
+		!readUint64(&s, &createdAt) || createdAt > math.MaxInt64 ||
+		!s.ReadUint32(&st.Lifetime) ||
+		!s.ReadUint32(&st.AgeAdd) ||
+		!s.ReadUint32(&st.MaxEarlyData) ||
+		!s.ReadUint8(&ems) || ems > 1 ||
+		!readUint8LengthPrefixed(&s, &serverName) ||
+		!readUint8LengthPrefixed(&s, &alpn) ||
+		!readUint8LengthPrefixed(&s, &st.Binding) ||
+		!s.ReadUint24LengthPrefixed(&certs) ||
+		!readUint16LengthPrefixed(&s, &st.AppData) ||
+		!readUint24LengthPrefixed(&s, &st.Embedded) ||
+		!s.Empty() || (len(st.Secret) == 0 && len(st.Embedded) == 0) {
+		return false
+	}
+	for !certs.Empty() {
+		var cert []byte
+		if !readUint24LengthPrefixed(&certs, &cert) || len(cert) == 0 {
+			return false
+		}
+		st.PeerCertificates = append(st.PeerCertificates, cert)
+	}
+	st.CreatedAt = time.UnixMilli(int64(createdAt)).UTC()
+	st.ExtendedMasterSecret = ems == 1
+	st.ServerName = string(serverName)
+	st.ALPN = string(alpn)
+	return st.versionRule() == ""
+}
+
+func knownVersion(v uint16) bool {
+	return v == VersionTLS12 || v == VersionTLS13
+}
+
+// versionRule returns the name of the field that breaks a per-version MUST
+// rule, or "" if there is none.
+func (st *State) versionRule() string {
+	switch {
+	case st.Version == VersionTLS12 && st.AgeAdd != 0:
+		return "age_add for TLS 1.2"
+	case st.Version == VersionTLS12 && st.MaxEarlyData != 0:
+		return "max_early_data for TLS 1.2"
+	case st.Version == VersionTLS13 && st.ExtendedMasterSecret:
+		return "extended_master_secret for TLS 1.3"
+	}
+	return ""
+}
+
+// check reports why st has no encoding, or nil.
+func (st *State) check() error {
+	const structure = "State"
+	if !knownVersion(st.Version) {
+		return invalid(structure, "protocol_version")
+	}
+	if rule := st.versionRule(); rule != "" {
+		return invalid(structure, rule)
+	}
+	if len(st.Secret) == 0 && len(st.Embedded) == 0 {
+		return invalid(structure, "secret (empty, with no embedded state)")
+	}
+	if st.CreatedAt.UnixMilli() < 0 {
+		return invalid(structure, "created_at (before 1970)")
+	}
+	certsLen := 0
+	for _, c := range st.PeerCertificates {
+		if len(c) == 0 {
+			return invalid(structure, "peer_certificates (empty certificate)")
+		}
+		if len(c) > maxUint24 {
+			return tooLarge(structure, "peer_certificates")
+		}
+		certsLen += 3 + len(c)
+	}
+	switch {
+	case len(st.Secret) > maxUint8:
+		return tooLarge(structure, "secret")
+	case len(st.ServerName) > maxUint8:
+		return tooLarge(structure, "server_name")
+	case len(st.ALPN) > maxUint8:
+		return tooLarge(structure, "alpn")
+	case len(st.Binding) > maxUint8:
+		return tooLarge(structure, "binding")
+	case certsLen > maxUint24:
+		return tooLarge(structure, "peer_certificates")
+	case len(st.AppData) > MaxAppData:
+		return tooLarge(structure, "app_data")
+	case len(st.Embedded) > maxUint24:
+		return tooLarge(structure, "embedded")
+	}
+	return nil
+}
+
+// Append appends the encoding of st to dst and returns the extended slice.
+// It fails, returning nil, if st breaks a rule of the format: an unknown
+// Version, an empty Secret with an empty Embedded, a CreatedAt before the Unix epoch, a per-version
+// MUST rule, an empty certificate, or a field too long for its length prefix.
+// CreatedAt is truncated to whole milliseconds.
+func (st *State) Append(dst []byte) ([]byte, error) {
+	if err := st.check(); err != nil {
+		return nil, err
+	}
+	var ems uint8
+	if st.ExtendedMasterSecret {
+		ems = 1
+	}
+	b := cryptobyte.NewBuilder(dst)
+	b.AddUint8(stateVersion)
+	b.AddUint16(st.Version)
+	b.AddUint16(st.CipherSuite)
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddBytes(st.Secret)
+	})
+	b.AddUint64(uint64(st.CreatedAt.UnixMilli()))
+	b.AddUint32(st.Lifetime)
+	b.AddUint32(st.AgeAdd)
+	b.AddUint32(st.MaxEarlyData)
+	b.AddUint8(ems)
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddBytes([]byte(st.ServerName))
+	})
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddBytes([]byte(st.ALPN))
+	})
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddBytes(st.Binding)
+	})
+	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+		for _, c := range st.PeerCertificates {
+			b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+				b.AddBytes(c)
+			})
+		}
+	})
+	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddBytes(st.AppData)
+	})
+	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddBytes(st.Embedded)
+	})
+	return b.Bytes()
+}
+
+// Expires returns the time the session expires: CreatedAt plus Lifetime
+// seconds.
+func (st *State) Expires() time.Time {
+	return st.CreatedAt.Add(time.Duration(st.Lifetime) * time.Second)
+}
+
+// String returns a description of st for logs. It prints the lengths of
+// Secret, AppData and Embedded, never their bytes.
+func (st State) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "format.State{Version:%#04x CipherSuite:%#04x Secret:%s",
+		st.Version, st.CipherSuite, redacted(st.Secret))
+	fmt.Fprintf(&b, " CreatedAt:%s Lifetime:%d AgeAdd:%d MaxEarlyData:%d",
+		formatTime(st.CreatedAt), st.Lifetime, st.AgeAdd, st.MaxEarlyData)
+	fmt.Fprintf(&b, " ExtendedMasterSecret:%t ServerName:%q ALPN:%q Binding:%x",
+		st.ExtendedMasterSecret, st.ServerName, st.ALPN, st.Binding)
+	fmt.Fprintf(&b, " PeerCertificates:%s AppData:%s Embedded:%s}",
+		certsSummary(st.PeerCertificates), redacted(st.AppData), redacted(st.Embedded))
+	return b.String()
+}
+
+// GoString returns a Go-syntax-like description of st for %#v. Secret,
+// AppData and Embedded appear as comments that give their lengths.
+func (st State) GoString() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "format.State{Version:%#04x, CipherSuite:%#04x, Secret:[]byte{/* %s */}",
+		st.Version, st.CipherSuite, redacted(st.Secret))
+	fmt.Fprintf(&b, ", CreatedAt:time.UnixMilli(%d), Lifetime:%d, AgeAdd:%#x, MaxEarlyData:%d",
+		st.CreatedAt.UnixMilli(), st.Lifetime, st.AgeAdd, st.MaxEarlyData)
+	fmt.Fprintf(&b, ", ExtendedMasterSecret:%t, ServerName:%q, ALPN:%q, Binding:%#v",
+		st.ExtendedMasterSecret, st.ServerName, st.ALPN, st.Binding)
+	fmt.Fprintf(&b, ", PeerCertificates:[][]byte{/* %s */}, AppData:[]byte{/* %s */}, Embedded:[]byte{/* %s */}}",
+		certsSummary(st.PeerCertificates), redacted(st.AppData), redacted(st.Embedded))
+	return b.String()
+}
+
+// Format implements [fmt.Formatter] so that no verb prints the bytes of
+// Secret, AppData or Embedded: %#v prints [State.GoString], and every other
+// verb formats [State.String] as a string (so %x prints the hex of the
+// redacted description).
+func (st State) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		io.WriteString(f, st.GoString())
+		return
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), st.String())
+}
+
+func redacted(b []byte) string {
+	return "[REDACTED " + strconv.Itoa(len(b)) + " bytes]"
+}
+
+func certsSummary(certs [][]byte) string {
+	n := 0
+	for _, c := range certs {
+		n += len(c)
+	}
+	return "[" + strconv.Itoa(len(certs)) + " certificates, " + strconv.Itoa(n) + " bytes]"
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "0"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
