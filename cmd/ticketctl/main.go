@@ -1,0 +1,48 @@
+// Command ticketctl drives the tlsticket engine from the command line.
+//
+// Usage:
+//
+//	ticketctl demo    issue TLS 1.2 and TLS 1.3 tickets and replay them
+//	                  through the decision paths, with a readable trace
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "demo":
+		if err := demo(stdout); err != nil {
+			fmt.Fprintln(stderr, "ticketctl demo:", err)
+			return 1
+		}
+		return 0
+	case "help", "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "ticketctl: unknown command %q\n", args[0])
+		usage(stderr)
+		return 2
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, `usage: ticketctl <command>
+
+commands:
+  demo   issue TLS 1.2 and TLS 1.3 tickets and replay them through the
+         decision paths (status -> return -> outcome, tickets to send),
+         including a key rotation`)
+}

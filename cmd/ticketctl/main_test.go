@@ -1,0 +1,44 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestDemo runs the demo and checks the decisions it reports, in order.
+func TestDemo(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"demo"}, &out, &errOut); code != 0 {
+		t.Fatalf("demo exited %d: %s", code, errOut.String())
+	}
+	want := []string{
+		"full handshake, 2 new tickets",
+		"status SuccessRenew -> return UseRenew -> resumed, 1 new ticket",
+		"rotate: new primary",
+		"status SuccessRenew -> return UseRenew -> resumed, 1 new ticket",
+		"status NoDecrypt -> return IgnoreRenew -> full handshake, 2 new tickets",
+		"full handshake (engine: ticket expired), 2 new tickets",
+		"status Empty -> return IgnoreRenew -> full handshake, 1 new ticket",
+		"status Success -> return Use -> resumed, 0 new tickets",
+		"status SuccessRenew -> return UseRenew -> resumed, 1 new ticket",
+		"status NoDecrypt -> return IgnoreRenew -> full handshake, 1 new ticket",
+		`app data "tenant=blue"`,
+		"ABORT with internal_error alert",
+	}
+	rest := out.String()
+	for _, w := range want {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			t.Fatalf("demo output lacks %q (in order); output:\n%s", w, out.String())
+		}
+		rest = rest[i+len(w):]
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"frobnicate"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "unknown command") {
+		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+}

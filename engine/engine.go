@@ -1,0 +1,211 @@
+// Package engine is the API a TLS stack calls to issue and open session
+// tickets: it composes the wire formats of package format, the key ring of
+// package seal and the decision table of package status, and applies the
+// renewal rules of RFC 5077 (TLS 1.2) and RFC 8446 (TLS 1.3).
+//
+// # Issuing
+//
+// After a full handshake (or a resumption that renews), the stack fills a
+// [format.State] with the session's secret and parameters and calls
+// [Engine.Issue] once per ticket. The engine stamps the creation time,
+// lifetime, binding and (TLS 1.3) a fresh ticket_age_add, calls the
+// GenerateTicket callback, seals the state and returns the ticket with the
+// NewSessionTicket message to send.
+//
+// # Opening
+//
+// For each presented ticket the stack calls [Engine.Open]. The engine computes
+// the ticket's [status.Status], calls the DecryptTicket callback, applies
+// [status.Decide], then runs the checks OpenSSL runs after its callback
+// (protocol version, creation time, expiry, binding). The [Decision] says
+// whether to resume, whether to abort and with which alert, and how many
+// NewSessionTicket messages to send. docs/decisions.md holds the full table.
+//
+// An Engine is safe for concurrent use. Rotate keys by storing a new ring in
+// the [seal.Keyring] given in [Config.Keys].
+package engine
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tlsticket/tlsticket/format"
+	"github.com/tlsticket/tlsticket/seal"
+	"github.com/tlsticket/tlsticket/status"
+)
+
+const (
+	// DefaultLifetime is the ticket lifetime when Config.Lifetime is zero.
+	// It is OpenSSL's default session timeout: short enough that a ticket
+	// key leak exposes hours, not days, of resumed sessions.
+	DefaultLifetime = 2 * time.Hour
+	// MaxLifetimeTLS13 caps the lifetime of TLS 1.3 tickets (RFC 8446,
+	// Section 4.6.1: servers MUST NOT use a value over 604800 seconds).
+	MaxLifetimeTLS13 = format.MaxTicketLifetimeDuration
+	// DefaultNumTickets is the number of TLS 1.3 tickets sent after a full
+	// handshake when Config.NumTickets is zero, as in OpenSSL.
+	DefaultNumTickets = 2
+	// MaxClockSkew is how far in the future a ticket's creation time may
+	// be, to allow for clocks across a fleet, before the ticket is refused.
+	MaxClockSkew = time.Minute
+)
+
+// Config configures an [Engine]. It is copied by [New]; later changes have
+// no effect.
+type Config struct {
+	// Keys seals new tickets with its primary key and opens tickets under
+	// any of its keys. Required.
+	Keys *seal.Keyring
+
+	// Lifetime is how long an issued ticket may be used. Zero means
+	// DefaultLifetime. TLS 1.3 tickets are capped at MaxLifetimeTLS13.
+	Lifetime time.Duration
+
+	// NumTickets is the number of TLS 1.3 tickets to send after a full
+	// handshake. Zero means DefaultNumTickets; a negative value sends none
+	// (as SSL_CTX_set_num_tickets(0) does).
+	NumTickets int
+
+	// MaxEarlyData is the max_early_data_size advertised in TLS 1.3 tickets
+	// (RFC 8446, Section 4.6.1). Zero advertises no 0-RTT.
+	MaxEarlyData uint32
+
+	// Binding, if not empty, is a digest of the context a ticket is good
+	// for (the server's certificate and client authentication
+	// configuration). It is sealed into every ticket, and a ticket with a
+	// different binding is not resumed (compare OpenSSL's sid_ctx).
+	Binding []byte
+
+	// Time returns the current time. Nil means time.Now.
+	Time func() time.Time
+
+	// Rand is the source of ticket_age_add values. Nil means
+	// crypto/rand.Reader. Nonces come from the key ring's own source.
+	Rand io.Reader
+
+	// GenerateTicket, if not nil, is called once for each ticket about to
+	// be sealed (OpenSSL's gen_cb). It may set s.AppData, which comes back
+	// in DecryptTicket. A non-nil error aborts issuing; the TLS stack
+	// should send an internal_error alert.
+	GenerateTicket func(s *format.State) error
+
+	// DecryptTicket, if not nil, is called once for each presented ticket
+	// after the engine tried to open it (OpenSSL's dec_cb), whatever the
+	// status. s is non-nil only for status.Success and status.SuccessRenew,
+	// and must not be retained unless the decision resumes it. keyName is
+	// the key name read from the ticket's header, or nil if the header
+	// could not be read. Nil means status.Default.
+	DecryptTicket func(s *format.State, keyName []byte, st status.Status) status.Return
+}
+
+// Engine issues and opens session tickets. Create it with [New].
+type Engine struct {
+	keys         *seal.Keyring
+	lifetime     time.Duration
+	numTickets   int
+	maxEarlyData uint32
+	binding      []byte
+	now          func() time.Time
+	rand         io.Reader
+	genCB        func(*format.State) error
+	decCB        func(*format.State, []byte, status.Status) status.Return
+}
+
+// Sentinel errors. Errors from [Engine.Open] that abort a handshake are
+// [*AbortError] values wrapping one of these or a [status] error.
+var (
+	// ErrNoKeys: Config.Keys is nil.
+	ErrNoKeys = errors.New("engine: no key ring configured")
+	// ErrVersion: the state's protocol version is not TLS 1.2 or TLS 1.3.
+	ErrVersion = errors.New("engine: unsupported protocol version")
+	// ErrEmptyIdentity: a TLS 1.3 client offered an empty PSK identity.
+	ErrEmptyIdentity = errors.New("engine: empty TLS 1.3 PSK identity")
+	// ErrGenerateTicket: the GenerateTicket callback failed.
+	ErrGenerateTicket = errors.New("engine: generate ticket callback failed")
+
+	// The checks after the decrypt callback. They are reported in
+	// Decision.Fallback: the ticket is not used, new tickets are sent.
+
+	// ErrVersionMismatch: the ticket was issued for another protocol version.
+	ErrVersionMismatch = errors.New("engine: ticket issued for another protocol version")
+	// ErrNotYetValid: the ticket's creation time is in the future.
+	ErrNotYetValid = errors.New("engine: ticket created in the future")
+	// ErrExpired: the ticket's lifetime has passed.
+	ErrExpired = errors.New("engine: ticket expired")
+	// ErrBindingMismatch: the ticket was issued for another context.
+	ErrBindingMismatch = errors.New("engine: ticket issued for another context")
+	// ErrServerNameMismatch: the ticket was issued for another server name.
+	ErrServerNameMismatch = errors.New("engine: ticket issued for another server name")
+	// ErrALPNMismatch: the ticket was issued for another application protocol.
+	ErrALPNMismatch = errors.New("engine: ticket issued for another application protocol")
+)
+
+// New returns an Engine for cfg.
+func New(cfg *Config) (*Engine, error) {
+	if cfg == nil || cfg.Keys == nil {
+		return nil, ErrNoKeys
+	}
+	if cfg.Lifetime < 0 {
+		return nil, errors.New("engine: negative ticket lifetime")
+	}
+	e := &Engine{
+		keys:         cfg.Keys,
+		lifetime:     cfg.Lifetime,
+		numTickets:   cfg.NumTickets,
+		maxEarlyData: cfg.MaxEarlyData,
+		binding:      append([]byte(nil), cfg.Binding...),
+		now:          cfg.Time,
+		rand:         cfg.Rand,
+		genCB:        cfg.GenerateTicket,
+		decCB:        cfg.DecryptTicket,
+	}
+	if len(e.binding) > 255 {
+		return nil, errors.New("engine: binding longer than 255 bytes")
+	}
+	if e.lifetime == 0 {
+		e.lifetime = DefaultLifetime
+	}
+	switch {
+	case e.numTickets == 0:
+		e.numTickets = DefaultNumTickets
+	case e.numTickets < 0:
+		e.numTickets = 0
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.rand == nil {
+		e.rand = rand.Reader
+	}
+	return e, nil
+}
+
+// NumTickets returns the number of TLS 1.3 tickets sent after a full
+// handshake.
+func (e *Engine) NumTickets() int { return e.numTickets }
+
+// lifetimeFor returns the lifetime in whole seconds of a ticket issued now
+// for version v.
+func (e *Engine) lifetimeFor(v uint16) uint32 {
+	d := e.lifetime
+	if v == format.VersionTLS13 && d > MaxLifetimeTLS13 {
+		d = MaxLifetimeTLS13
+	}
+	secs := int64(d / time.Second)
+	if secs > int64(^uint32(0)) {
+		secs = int64(^uint32(0))
+	}
+	return uint32(secs)
+}
+
+func (e *Engine) randUint32() (uint32, error) {
+	var b [4]byte
+	if _, err := io.ReadFull(e.rand, b[:]); err != nil {
+		return 0, fmt.Errorf("engine: failed to read randomness: %w", err)
+	}
+	return binary.BigEndian.Uint32(b[:]), nil
+}

@@ -1,0 +1,169 @@
+// Package tlsadapter plugs a tlsticket [engine.Engine] into crypto/tls
+// through [tls.Config.WrapSession] and [tls.Config.UnwrapSession] (Go 1.21
+// and later).
+//
+// WrapSession seals crypto/tls's own session state ([tls.SessionState.Bytes])
+// inside a tlsticket session state, with the SNI, the ALPN protocol and the
+// peer certificates, calling the engine's GenerateTicket callback. UnwrapSession
+// runs the engine's decision: the status, the DecryptTicket callback, the
+// decision table and the checks after it (version, time, binding, SNI, ALPN),
+// and maps the outcome to what crypto/tls understands:
+//
+//   - abort (the callback returned Abort, an invalid value, or Use for a
+//     ticket that did not open): an error; crypto/tls terminates the
+//     connection;
+//   - Ignore, IgnoreRenew, NoDecrypt, or a failed check: (nil, nil), a full
+//     handshake;
+//   - Use, UseRenew: the session, and crypto/tls resumes it.
+//
+// # What crypto/tls cannot express
+//
+// crypto/tls decides on its own how many tickets to send, and the engine's
+// Decision.Tickets is not honoured:
+//
+//   - TLS 1.2: crypto/tls sends a new ticket on every handshake in which the
+//     client sent the SessionTicket extension, including every resumption.
+//     Use (no renewal) still gets a new ticket; Ignore (no renewal) still
+//     gets a new ticket after the full handshake.
+//   - TLS 1.3: crypto/tls sends exactly one ticket after every handshake,
+//     full or resumed. Config.NumTickets has no effect, Use still gets a
+//     new ticket, and Ignore still gets one.
+//   - TLS 1.3: crypto/tls checks only one PSK identity's binder and stops at
+//     the first identity it can use, as the engine does; it tries at most
+//     five identities.
+//   - TLS 1.2: crypto/tls calls UnwrapSession with an empty ticket both when
+//     the client sent an empty SessionTicket extension and when it sent
+//     none, so the adapter treats both as no ticket offered: the
+//     DecryptTicket callback never sees status.Empty.
+//   - crypto/tls sends the ticket lifetime of its own (7 days); the engine
+//     refuses tickets older than Config.Lifetime on resumption.
+//
+// Use [Binding] to bind tickets to the server's certificates and client
+// authentication settings, so that a ticket issued where no client
+// certificate was required is not resumed where one is (compare
+// CVE-2025-23419). Give each distinct tls.Config (for example each virtual
+// host) its own Engine, sharing one seal.Keyring if you like.
+package tlsadapter
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/tlsticket/tlsticket/engine"
+	"github.com/tlsticket/tlsticket/format"
+)
+
+// Adapter connects an engine to crypto/tls. It is safe for concurrent use.
+type Adapter struct {
+	e *engine.Engine
+	// OnDecision, if not nil, is called with every decision the engine
+	// makes for a presented ticket, for logging or metrics. It must not
+	// retain d.Session.
+	OnDecision func(cs tls.ConnectionState, d engine.Decision, err error)
+}
+
+// New returns an Adapter for e.
+func New(e *engine.Engine) *Adapter {
+	return &Adapter{e: e}
+}
+
+// Install sets c.WrapSession and c.UnwrapSession to the adapter's. c must
+// not be in use.
+func (a *Adapter) Install(c *tls.Config) {
+	c.WrapSession = a.WrapSession
+	c.UnwrapSession = a.UnwrapSession
+}
+
+// WrapSession implements [tls.Config.WrapSession]: it issues a ticket for the
+// connection's session through the engine.
+func (a *Adapter) WrapSession(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+	embedded, err := ss.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("tlsadapter: failed to encode the crypto/tls session: %w", err)
+	}
+	s := &format.State{
+		Version:     cs.Version,
+		CipherSuite: cs.CipherSuite,
+		ServerName:  cs.ServerName,
+		ALPN:        cs.NegotiatedProtocol,
+		Embedded:    embedded,
+	}
+	for _, c := range cs.PeerCertificates {
+		s.PeerCertificates = append(s.PeerCertificates, c.Raw)
+	}
+	iss, err := a.e.Issue(s, nil)
+	if err != nil {
+		return nil, fmt.Errorf("tlsadapter: %w", err)
+	}
+	return iss.Ticket, nil
+}
+
+// UnwrapSession implements [tls.Config.UnwrapSession]: it runs the engine's
+// decision on identity and returns the session to resume, nil for a full
+// handshake, or an error to abort the connection.
+func (a *Adapter) UnwrapSession(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+	conn := engine.ConnInfo{Version: cs.Version, ServerName: cs.ServerName, ALPN: cs.NegotiatedProtocol}
+	// crypto/tls calls UnwrapSession for every TLS 1.2 ClientHello, with an
+	// empty ticket both when the SessionTicket extension was empty and when
+	// it was absent. The two cannot be told apart here, so an empty ticket
+	// counts as none offered.
+	d, err := a.e.OpenConn(conn, len(identity) > 0, identity)
+	if a.OnDecision != nil {
+		a.OnDecision(cs, d, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tlsadapter: %w", err)
+	}
+	if !d.Resumed {
+		return nil, nil
+	}
+	ss, err := tls.ParseSessionState(d.Session.Embedded)
+	if err != nil {
+		// A ticket we sealed ourselves with a state crypto/tls cannot read
+		// (another Go version's format): a full handshake, not an abort.
+		return nil, nil
+	}
+	return ss, nil
+}
+
+// ErrNoConfig is returned by [Binding] for a nil config.
+var ErrNoConfig = errors.New("tlsadapter: nil tls.Config")
+
+// Binding returns a digest of the parts of c that decide whether a session
+// may be resumed under it: the certificate chains, the client
+// authentication mode and the client CA pool. Set it as
+// engine.Config.Binding so that tickets issued under one configuration are
+// not resumed under another. Certificates chosen at run time by
+// GetCertificate or GetConfigForClient are not covered: bind those configs
+// one by one.
+func Binding(c *tls.Config) ([]byte, error) {
+	if c == nil {
+		return nil, ErrNoConfig
+	}
+	h := sha256.New()
+	h.Write([]byte("tlsticket binding v1"))
+	var n [8]byte
+	put := func(b []byte) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	for _, cert := range c.Certificates {
+		for _, der := range cert.Certificate {
+			put(der)
+		}
+		put(nil) // end of chain
+	}
+	binary.BigEndian.PutUint64(n[:], uint64(c.ClientAuth))
+	h.Write(n[:])
+	if c.ClientCAs != nil {
+		//lint:ignore SA1019 Subjects is the stable identity of the pool's CAs
+		for _, subj := range c.ClientCAs.Subjects() { //nolint:staticcheck
+			put(subj)
+		}
+	}
+	return h.Sum(nil), nil
+}

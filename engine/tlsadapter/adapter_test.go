@@ -1,0 +1,386 @@
+package tlsadapter
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tlsticket/tlsticket/engine"
+	"github.com/tlsticket/tlsticket/format"
+	"github.com/tlsticket/tlsticket/internal/selfsigned"
+	"github.com/tlsticket/tlsticket/seal"
+	"github.com/tlsticket/tlsticket/status"
+)
+
+type fixture struct {
+	keys  *seal.Keyring
+	cert  tls.Certificate
+	roots *x509.CertPool
+	ca    *selfsigned.Authority
+
+	mu        sync.Mutex
+	decisions []engine.Decision
+	errs      []error
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ca, err := selfsigned.NewAuthority("test CA", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.Issue(time.Now(), "a.example", "b.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{keys: seal.NewKeyring(newRing(t, newKey(t, "k1"))), cert: cert, roots: ca.Pool(), ca: ca}
+}
+
+func newKey(t *testing.T, label string) *seal.Key {
+	t.Helper()
+	sum := sha256.Sum256([]byte(label))
+	k, err := seal.NewKey(seal.AES128GCM, sum[:16])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func newRing(t *testing.T, primary *seal.Key, old ...*seal.Key) *seal.Ring {
+	t.Helper()
+	r, err := seal.NewRing(nil, primary, old...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// server returns a server config with the engine installed; cfg adjusts the
+// engine config, tcfg the TLS config (before the binding is computed).
+func (f *fixture) server(t *testing.T, version uint16, cfg func(*engine.Config), tcfg func(*tls.Config)) *tls.Config {
+	t.Helper()
+	c := &tls.Config{
+		Certificates: []tls.Certificate{f.cert},
+		MinVersion:   version,
+		MaxVersion:   version,
+		NextProtos:   []string{"h2", "http/1.1"},
+	}
+	if tcfg != nil {
+		tcfg(c)
+	}
+	binding, err := Binding(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := &engine.Config{Keys: f.keys, Binding: binding}
+	if cfg != nil {
+		cfg(ec)
+	}
+	e, err := engine.New(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(e)
+	a.OnDecision = func(_ tls.ConnectionState, d engine.Decision, err error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.decisions = append(f.decisions, d)
+		f.errs = append(f.errs, err)
+	}
+	a.Install(c)
+	return c
+}
+
+func (f *fixture) last(t *testing.T) (engine.Decision, error) {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.decisions) == 0 {
+		t.Fatal("the engine made no decision")
+	}
+	return f.decisions[len(f.decisions)-1], f.errs[len(f.errs)-1]
+}
+
+func (f *fixture) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.decisions)
+}
+
+// anyCache is a ClientSessionCache that offers its last session to every
+// server name, so that tests can present a ticket where the client would
+// not.
+type anyCache struct {
+	mu sync.Mutex
+	cs *tls.ClientSessionState
+}
+
+func (c *anyCache) Get(string) (*tls.ClientSessionState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cs, c.cs != nil
+}
+
+func (c *anyCache) Put(_ string, cs *tls.ClientSessionState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cs != nil {
+		c.cs = cs
+	}
+}
+
+func (f *fixture) client(version uint16, cache tls.ClientSessionCache, sni string, alpn ...string) *tls.Config {
+	return &tls.Config{
+		RootCAs:            f.roots,
+		ServerName:         sni,
+		MinVersion:         version,
+		MaxVersion:         version,
+		ClientSessionCache: cache,
+		NextProtos:         alpn,
+	}
+}
+
+// handshake runs one connection over an in-memory pipe. The server writes a
+// byte, so that the client reads (and caches) the TLS 1.3 tickets sent after
+// the handshake. It returns the client's view of the connection.
+func handshake(t *testing.T, server, client *tls.Config) (tls.ConnectionState, error) {
+	t.Helper()
+	cc, sc := net.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		s := tls.Server(sc, server)
+		defer s.Close()
+		if err := s.Handshake(); err != nil {
+			done <- err
+			return
+		}
+		_, err := s.Write([]byte{1})
+		io.Copy(io.Discard, s)
+		done <- err
+	}()
+	c := tls.Client(cc, client)
+	err := c.Handshake()
+	if err == nil {
+		var b [1]byte
+		_, err = io.ReadFull(c, b[:])
+	}
+	cs := c.ConnectionState()
+	c.Close()
+	if serr := <-done; serr != nil && (err == nil || !errors.Is(serr, io.EOF)) {
+		err = serr // the server's error says more than the client's EOF
+	}
+	return cs, err
+}
+
+func versions(t *testing.T, f func(t *testing.T, v uint16)) {
+	t.Run("TLSv12", func(t *testing.T) { f(t, tls.VersionTLS12) })
+	t.Run("TLSv13", func(t *testing.T) { f(t, tls.VersionTLS13) })
+}
+
+func TestResumption(t *testing.T) {
+	versions(t, func(t *testing.T, v uint16) {
+		f := newFixture(t)
+		srv := f.server(t, v, nil, nil)
+		cli := f.client(v, tls.NewLRUClientSessionCache(8), "a.example", "h2")
+		cs, err := handshake(t, srv, cli)
+		if err != nil || cs.DidResume {
+			t.Fatalf("first connection: resumed %v, err %v", cs.DidResume, err)
+		}
+		cs, err = handshake(t, srv, cli)
+		if err != nil || !cs.DidResume {
+			t.Fatalf("second connection: resumed %v, err %v", cs.DidResume, err)
+		}
+		d, derr := f.last(t)
+		want := status.Success
+		if v == tls.VersionTLS13 {
+			want = status.SuccessRenew
+		}
+		if derr != nil || !d.Resumed || d.Status != want {
+			t.Errorf("decision %v/%v resumed %v err %v; want %v", d.Status, d.Return, d.Resumed, derr, want)
+		}
+	})
+}
+
+// TestRenewAfterRotation: after a rotation the old ticket still resumes
+// (SuccessRenew), and the client's new ticket is under the new key.
+func TestRenewAfterRotation(t *testing.T) {
+	versions(t, func(t *testing.T, v uint16) {
+		f := newFixture(t)
+		srv := f.server(t, v, nil, nil)
+		cli := f.client(v, tls.NewLRUClientSessionCache(8), "a.example")
+		if _, err := handshake(t, srv, cli); err != nil {
+			t.Fatal(err)
+		}
+		k1, k2 := f.keys.Load().Primary(), newKey(t, "k2")
+		f.keys.Store(newRing(t, k2, k1))
+		cs, err := handshake(t, srv, cli)
+		d, _ := f.last(t)
+		n1 := k1.Name()
+		if err != nil || !cs.DidResume || d.Status != status.SuccessRenew || !bytes.Equal(d.KeyName, n1[:]) {
+			t.Fatalf("after rotation: resumed %v status %v key %x err %v", cs.DidResume, d.Status, d.KeyName, err)
+		}
+		f.keys.Store(newRing(t, k2)) // drop the old key: only a renewed ticket resumes now
+		cs, err = handshake(t, srv, cli)
+		d, _ = f.last(t)
+		n2 := k2.Name()
+		if err != nil || !cs.DidResume || !bytes.Equal(d.KeyName, n2[:]) {
+			t.Fatalf("renewed ticket: resumed %v status %v key %x err %v", cs.DidResume, d.Status, d.KeyName, err)
+		}
+	})
+}
+
+// TestDroppedKeyAndTampering: a ticket whose key is gone, or whose bytes are
+// changed, gives a full handshake and no error.
+func TestDroppedKey(t *testing.T) {
+	versions(t, func(t *testing.T, v uint16) {
+		f := newFixture(t)
+		srv := f.server(t, v, nil, nil)
+		cli := f.client(v, tls.NewLRUClientSessionCache(8), "a.example")
+		if _, err := handshake(t, srv, cli); err != nil {
+			t.Fatal(err)
+		}
+		f.keys.Store(newRing(t, newKey(t, "k3")))
+		cs, err := handshake(t, srv, cli)
+		d, derr := f.last(t)
+		if err != nil || cs.DidResume || d.Status != status.NoDecrypt || derr != nil {
+			t.Fatalf("resumed %v status %v err %v/%v; want a full handshake after NoDecrypt", cs.DidResume, d.Status, err, derr)
+		}
+	})
+}
+
+func TestAppData(t *testing.T) {
+	versions(t, func(t *testing.T, v uint16) {
+		f := newFixture(t)
+		var got []byte
+		srv := f.server(t, v, func(c *engine.Config) {
+			c.GenerateTicket = func(s *format.State) error {
+				s.AppData = []byte("user=alice")
+				return nil
+			}
+			c.DecryptTicket = func(s *format.State, _ []byte, st status.Status) status.Return {
+				if s != nil {
+					got = bytes.Clone(s.AppData)
+				}
+				return status.Default(st)
+			}
+		}, nil)
+		cli := f.client(v, tls.NewLRUClientSessionCache(8), "a.example")
+		for i := 0; i < 2; i++ {
+			if _, err := handshake(t, srv, cli); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if string(got) != "user=alice" {
+			t.Errorf("dec_cb read app data %q, want %q", got, "user=alice")
+		}
+	})
+}
+
+func TestCallbackAbort(t *testing.T) {
+	versions(t, func(t *testing.T, v uint16) {
+		f := newFixture(t)
+		srv := f.server(t, v, func(c *engine.Config) {
+			c.DecryptTicket = func(*format.State, []byte, status.Status) status.Return { return status.Abort }
+		}, nil)
+		cli := f.client(v, tls.NewLRUClientSessionCache(8), "a.example")
+		if _, err := handshake(t, srv, cli); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := handshake(t, srv, cli); err == nil {
+			t.Fatal("the handshake went on after the callback aborted")
+		}
+		if _, derr := f.last(t); !errors.Is(derr, status.ErrAbort) {
+			t.Errorf("engine error %v, want status.ErrAbort", derr)
+		}
+	})
+}
+
+// TestContextBinding: a ticket is not resumed under another SNI, another
+// ALPN protocol, or another client-authentication configuration.
+func TestContextBinding(t *testing.T) {
+	versions(t, func(t *testing.T, v uint16) {
+		t.Run("sni", func(t *testing.T) {
+			f := newFixture(t)
+			srv := f.server(t, v, nil, nil)
+			cache := &anyCache{}
+			if _, err := handshake(t, srv, f.client(v, cache, "a.example")); err != nil {
+				t.Fatal(err)
+			}
+			cs, err := handshake(t, srv, f.client(v, cache, "b.example"))
+			d, _ := f.last(t)
+			if err != nil || cs.DidResume || !errors.Is(d.Fallback, engine.ErrServerNameMismatch) {
+				t.Fatalf("resumed %v fallback %v err %v", cs.DidResume, d.Fallback, err)
+			}
+		})
+		t.Run("alpn", func(t *testing.T) {
+			f := newFixture(t)
+			srv := f.server(t, v, nil, nil)
+			cache := &anyCache{}
+			if _, err := handshake(t, srv, f.client(v, cache, "a.example", "h2")); err != nil {
+				t.Fatal(err)
+			}
+			cs, err := handshake(t, srv, f.client(v, cache, "a.example", "http/1.1"))
+			d, _ := f.last(t)
+			if err != nil || cs.DidResume || !errors.Is(d.Fallback, engine.ErrALPNMismatch) {
+				t.Fatalf("resumed %v fallback %v err %v", cs.DidResume, d.Fallback, err)
+			}
+		})
+		t.Run("client-auth", func(t *testing.T) {
+			// A ticket issued where no client certificate was asked for is
+			// not resumed where one is now required (CVE-2025-23419).
+			f := newFixture(t)
+			open := f.server(t, v, nil, nil)
+			strict := f.server(t, v, nil, func(c *tls.Config) {
+				c.ClientAuth = tls.RequireAndVerifyClientCert
+				c.ClientCAs = f.ca.Pool()
+			})
+			clientCert, err := f.ca.Issue(time.Now(), "client")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cache := &anyCache{}
+			cli := f.client(v, cache, "a.example")
+			cli.Certificates = []tls.Certificate{clientCert}
+			if _, err := handshake(t, open, cli); err != nil {
+				t.Fatal(err)
+			}
+			before := f.count()
+			cs, err := handshake(t, strict, cli)
+			if err != nil || cs.DidResume {
+				t.Fatalf("resumed %v err %v", cs.DidResume, err)
+			}
+			if f.count() == before {
+				t.Fatal("the client offered no ticket")
+			}
+			if d, _ := f.last(t); !errors.Is(d.Fallback, engine.ErrBindingMismatch) {
+				t.Errorf("fallback %v, want ErrBindingMismatch", d.Fallback)
+			}
+		})
+	})
+}
+
+func TestBinding(t *testing.T) {
+	f := newFixture(t)
+	a := &tls.Config{Certificates: []tls.Certificate{f.cert}}
+	b := a.Clone()
+	b.ClientAuth = tls.RequireAndVerifyClientCert
+	c := b.Clone()
+	c.ClientCAs = f.ca.Pool()
+	ba, _ := Binding(a)
+	bb, _ := Binding(b)
+	bc, _ := Binding(c)
+	ba2, _ := Binding(a.Clone())
+	if bytes.Equal(ba, bb) || bytes.Equal(bb, bc) || !bytes.Equal(ba, ba2) {
+		t.Errorf("bindings: a %x b %x c %x a' %x", ba, bb, bc, ba2)
+	}
+	if _, err := Binding(nil); !errors.Is(err, ErrNoConfig) {
+		t.Errorf("Binding(nil): %v", err)
+	}
+}
