@@ -21,7 +21,7 @@ type ticketState struct {
 	make func(t *testing.T, e *Engine, old *seal.Key, clock *fakeClock, v uint16) (bool, []byte)
 	// status is the status the engine must give it (for version v);
 	// ok is false when no callback may be called.
-	status func(v uint16) (st status.Status, ok bool)
+	status  func(v uint16) (st status.Status, ok bool)
 	expired bool
 	only12  bool
 }
