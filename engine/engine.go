@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/tlsticket/tlsticket/format"
+	"github.com/tlsticket/tlsticket/resumption"
 	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/status"
 )
@@ -80,6 +81,28 @@ type Config struct {
 	// different binding is not resumed (compare OpenSSL's sid_ctx).
 	Binding []byte
 
+	// ReplayStore records the binders of accepted 0-RTT ClientHellos (RFC
+	// 8446, Section 8.2). Without one, 0-RTT is never accepted: every server
+	// instance MUST accept a given 0-RTT handshake at most once (Section 8).
+	ReplayStore resumption.ReplayStore
+
+	// FreshnessWindow is how far a ticket's expected arrival time may be
+	// from the server's clock for 0-RTT to be accepted (RFC 8446, Section
+	// 8.3). Zero means resumption.DefaultFreshnessWindow (10 s).
+	FreshnessWindow time.Duration
+
+	// SingleUseTickets makes every ticket good for one resumption only (RFC
+	// 8446, Section 8.1), recorded in ReplayStore, which is then required.
+	// A ticket seen before, or a store that cannot answer, gives a full
+	// handshake.
+	SingleUseTickets bool
+
+	// AllowPSKOnly lets TLS 1.3 resume with psk_ke, a PSK without an
+	// (EC)DHE exchange and so without forward secrecy for the resumed
+	// connection (RFC 8446, Section 4.2.9). By default only psk_dhe_ke is
+	// accepted.
+	AllowPSKOnly bool
+
 	// Time returns the current time. Nil means time.Now.
 	Time func() time.Time
 
@@ -113,6 +136,10 @@ type Engine struct {
 	rand         io.Reader
 	genCB        func(*format.State) error
 	decCB        func(*format.State, []byte, status.Status) status.Return
+	replay       resumption.ReplayStore
+	window       time.Duration
+	pskOnly      bool
+	singleUse    bool
 }
 
 // Sentinel errors. Errors from [Engine.Open] that abort a handshake are
@@ -142,6 +169,12 @@ var (
 	ErrServerNameMismatch = errors.New("engine: ticket issued for another server name")
 	// ErrALPNMismatch: the ticket was issued for another application protocol.
 	ErrALPNMismatch = errors.New("engine: ticket issued for another application protocol")
+	// ErrTicketReused: with SingleUseTickets, the ticket was used before, or
+	// the store could not tell.
+	ErrTicketReused = errors.New("engine: single-use ticket already used")
+	// ErrCipherSuiteMismatch: the TLS 1.3 ticket's KDF hash differs from
+	// the negotiated cipher suite's (RFC 8446, Section 4.2.11).
+	ErrCipherSuiteMismatch = errors.New("engine: ticket bound to another cipher suite hash")
 )
 
 // New returns an Engine for cfg.
@@ -162,6 +195,16 @@ func New(cfg *Config) (*Engine, error) {
 		rand:         cfg.Rand,
 		genCB:        cfg.GenerateTicket,
 		decCB:        cfg.DecryptTicket,
+		replay:       cfg.ReplayStore,
+		window:       cfg.FreshnessWindow,
+		pskOnly:      cfg.AllowPSKOnly,
+		singleUse:    cfg.SingleUseTickets,
+	}
+	if e.singleUse && e.replay == nil {
+		return nil, errors.New("engine: single-use tickets need a replay store")
+	}
+	if e.window <= 0 {
+		e.window = resumption.DefaultFreshnessWindow
 	}
 	if len(e.binding) > 255 {
 		return nil, errors.New("engine: binding longer than 255 bytes")

@@ -2,11 +2,13 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/tlsticket/tlsticket/format"
+	"github.com/tlsticket/tlsticket/resumption"
 	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/status"
 )
@@ -102,6 +104,9 @@ type ConnInfo struct {
 	// ALPN is the negotiated application protocol ("" if none). A ticket
 	// issued with another protocol is not resumed.
 	ALPN string
+	// CipherSuite is the negotiated cipher suite, or zero if not known. A
+	// TLS 1.3 ticket whose suite has another KDF hash is not resumed.
+	CipherSuite uint16
 }
 
 // Open examines a ticket presented in a ClientHello of the given version and
@@ -144,7 +149,31 @@ func (e *Engine) open(version uint16, c *ConnInfo, offered bool, ticket []byte) 
 
 	st, session, keyName := e.status(version, ticket)
 	d.KeyName = keyName
-	return e.decide(d, c, st, session)
+	d, err := e.decide(d, c, st, session)
+	if err == nil && d.Resumed {
+		if d.Fallback = e.useOnce(context.Background(), ticket, session); d.Fallback != nil {
+			d.Resumed, d.Session = false, nil
+			d.Tickets = e.ticketsFor(version, status.OutcomeIgnoreRenew, true)
+		}
+	}
+	return d, err
+}
+
+// useOnce enforces single-use tickets when configured (RFC 8446, Section
+// 8.1), keyed by the ticket, which has been authenticated. Any error of the
+// store counts as a reuse: the ticket is not resumed.
+func (e *Engine) useOnce(ctx context.Context, ticket []byte, s *format.State) error {
+	if !e.singleUse {
+		return nil
+	}
+	first, err := resumption.UseOnce(ctx, e.replay, ticket, s.Expires().Sub(e.now()))
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrTicketReused, err)
+	case !first:
+		return ErrTicketReused
+	}
+	return nil
 }
 
 // decide runs the callback, the decision table and the checks that follow
@@ -223,29 +252,18 @@ func (e *Engine) check(version uint16, c *ConnInfo, s *format.State) error {
 		return ErrServerNameMismatch
 	case c != nil && s.ALPN != c.ALPN:
 		return ErrALPNMismatch
+	case c != nil && c.CipherSuite != 0 && version == format.VersionTLS13 && !sameHash(s, c.CipherSuite):
+		return ErrCipherSuiteMismatch
 	}
 	return nil
 }
 
-// ticketsFor returns the number of NewSessionTicket messages to send for an
-// outcome. offered reports whether the client offered a ticket.
-func (e *Engine) ticketsFor(version uint16, o status.Outcome, offered bool) int {
-	if version == format.VersionTLS12 {
-		// RFC 5077, Section 3.3: at most one, and only if the client sent
-		// the SessionTicket extension; on a resumption only to renew.
-		if offered && o.Renew() {
-			return 1
-		}
-		return 0
-	}
-	switch o {
-	case status.OutcomeIgnoreRenew:
-		// A full handshake: NumTickets, as OpenSSL's num_tickets.
-		return e.numTickets
-	case status.OutcomeUseRenew:
-		// At most one ticket after a resumption.
-		return min(1, e.numTickets)
-	default:
-		return 0
-	}
+// sameHash reports whether the TLS 1.3 session s can be resumed with suite:
+// the same KDF hash, and a secret of that hash's length. A session that
+// keeps its secret in the host stack's embedded state is checked by hash
+// only.
+func sameHash(s *format.State, suite uint16) bool {
+	h, ok := resumption.HashForSuite(suite)
+	sh, sok := resumption.HashForSuite(s.CipherSuite)
+	return ok && sok && h == sh && (len(s.Secret) == 0 || len(s.Secret) == h.Size())
 }

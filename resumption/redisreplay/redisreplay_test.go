@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/tlsticket/tlsticket/internal/redistest"
 	"net"
 	"strings"
 	"sync"
@@ -28,9 +29,9 @@ const testTimeout = 500 * time.Millisecond
 // calls it unbounded; the client's own read timeout is several seconds.
 const boundSlack = time.Second
 
-func newStore(t *testing.T, srv *redisServer, prefix string) *redisreplay.Store {
+func newStore(t *testing.T, srv *redistest.Server, prefix string) *redisreplay.Store {
 	t.Helper()
-	return redisreplay.New(srv.newClient(t), redisreplay.Options{Prefix: prefix, Timeout: testTimeout})
+	return redisreplay.New(srv.NewClient(t), redisreplay.Options{Prefix: prefix, Timeout: testTimeout})
 }
 
 func mustCheck(t *testing.T, s resumption.ReplayStore, key string, ttl time.Duration, want bool) {
@@ -47,7 +48,7 @@ func mustCheck(t *testing.T, s resumption.ReplayStore, key string, ttl time.Dura
 // TestSharedAcrossStores checks that two Stores on two clients sharing one
 // server see each key fresh at most once between them.
 func TestSharedAcrossStores(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	a, b := newStore(t, srv, "shared:"), newStore(t, srv, "shared:")
 	mustCheck(t, a, "binder-1", time.Minute, true)
 	mustCheck(t, b, "binder-1", time.Minute, false)
@@ -56,7 +57,7 @@ func TestSharedAcrossStores(t *testing.T) {
 }
 
 func TestConcurrentAcrossStores(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	stores := []*redisreplay.Store{newStore(t, srv, "conc:"), newStore(t, srv, "conc:")}
 	const goroutines, keys = 50, 20
 	var fresh [keys]atomic.Int32
@@ -91,8 +92,8 @@ func redisKey(prefix, key string) string {
 }
 
 func TestExpiry(t *testing.T) {
-	srv := startRedis(t)
-	client := srv.newClient(t)
+	srv := redistest.Start(t)
+	client := srv.NewClient(t)
 	s := redisreplay.New(client, redisreplay.Options{Prefix: "exp:", Timeout: testTimeout})
 	const ttl = 200 * time.Millisecond
 	mustCheck(t, s, "short", ttl, true)
@@ -148,8 +149,8 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 
 // TestOneRoundTrip checks that each check is exactly one SET NX PX command.
 func TestOneRoundTrip(t *testing.T) {
-	srv := startRedis(t)
-	client := srv.newClient(t)
+	srv := redistest.Start(t)
+	client := srv.NewClient(t)
 	// Dial first: setting up a connection sends its own commands (HELLO,
 	// CLIENT ...), which are not part of a check.
 	if err := client.Ping(t.Context()).Err(); err != nil {
@@ -179,7 +180,7 @@ func TestOneRoundTrip(t *testing.T) {
 // TestServerStopped checks that a dead server makes checks fail closed,
 // quickly and without a panic.
 func TestServerStopped(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	s := newStore(t, srv, "stop:")
 	mustCheck(t, s, "before", time.Minute, true)
 	srv.Stop()
@@ -200,7 +201,7 @@ func TestServerStopped(t *testing.T) {
 // accepts the command but never answers, even though the client is not
 // built with ContextTimeoutEnabled.
 func TestServerHung(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	s := newStore(t, srv, "hung:")
 	mustCheck(t, s, "warm", time.Minute, true) // open a pooled connection
 	srv.Pause(t)
@@ -232,7 +233,7 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestPrefixIsolation(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	a, b := newStore(t, srv, "tenant-a:"), newStore(t, srv, "tenant-b:")
 	mustCheck(t, a, "binder", time.Minute, true)
 	mustCheck(t, b, "binder", time.Minute, true)
@@ -242,8 +243,8 @@ func TestPrefixIsolation(t *testing.T) {
 }
 
 func TestDefaultPrefix(t *testing.T) {
-	srv := startRedis(t)
-	client := srv.newClient(t)
+	srv := redistest.Start(t)
+	client := srv.NewClient(t)
 	s := redisreplay.New(client, redisreplay.Options{})
 	mustCheck(t, s, "k", time.Minute, true)
 	n, err := client.Exists(t.Context(), redisKey(redisreplay.DefaultPrefix, "k")).Result()
@@ -253,7 +254,7 @@ func TestDefaultPrefix(t *testing.T) {
 }
 
 func TestUseOnce(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	s := newStore(t, srv, "once:")
 	for i, want := range []bool{true, false} {
 		first, err := resumption.UseOnce(t.Context(), s, []byte("ticket"), time.Hour)

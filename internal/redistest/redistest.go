@@ -1,4 +1,7 @@
-package redisreplay_test
+// Package redistest starts a real redis-server on a loopback port for a
+// test. Without redis-server the test is skipped, or fails when CI=true
+// (`make test` installs it).
+package redistest
 
 import (
 	"context"
@@ -19,17 +22,18 @@ import (
 // serverStartTimeout bounds the wait for a new redis-server to answer PING.
 const serverStartTimeout = 10 * time.Second
 
-// redisServer is a real redis-server on a loopback port, private to a test.
-type redisServer struct {
-	addr     string
+// Server is a real redis-server on a loopback port, private to a test.
+type Server struct {
+	// Addr is the server's host:port.
+	Addr     string
 	proc     *os.Process
 	exited   chan struct{} // closed once the process is reaped
 	stopOnce sync.Once
 }
 
-// startRedis starts redis-server in t.TempDir() and stops it in t.Cleanup.
+// Start starts redis-server in t.TempDir() and stops it in t.Cleanup.
 // Without redis-server the test is skipped, or fails when CI=true.
-func startRedis(t *testing.T) *redisServer {
+func Start(t *testing.T) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -50,7 +54,7 @@ func startRedis(t *testing.T) *redisServer {
 	return nil
 }
 
-func tryStartRedis(t *testing.T, bin string) (*redisServer, error) {
+func tryStartRedis(t *testing.T, bin string) (*Server, error) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -66,14 +70,14 @@ func tryStartRedis(t *testing.T, bin string) (*redisServer, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &redisServer{addr: net.JoinHostPort("127.0.0.1", port), proc: cmd.Process, exited: make(chan struct{})}
+	s := &Server{Addr: net.JoinHostPort("127.0.0.1", port), proc: cmd.Process, exited: make(chan struct{})}
 	go func() {
 		cmd.Wait()
 		close(s.exited)
 	}()
 	t.Cleanup(s.Stop)
 
-	client := redis.NewClient(&redis.Options{Addr: s.addr, MaxRetries: -1})
+	client := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
 	defer client.Close()
 	deadline := time.Now().Add(serverStartTimeout)
 	for {
@@ -91,14 +95,14 @@ func tryStartRedis(t *testing.T, bin string) (*redisServer, error) {
 		}
 		if time.Now().After(deadline) {
 			s.Stop()
-			return nil, fmt.Errorf("redis-server on %s did not answer PING within %v: %v", s.addr, serverStartTimeout, err)
+			return nil, fmt.Errorf("redis-server on %s did not answer PING within %v: %v", s.Addr, serverStartTimeout, err)
 		}
 		time.Sleep(20 * time.Millisecond) // polling a real process's startup
 	}
 }
 
 // Stop kills the server and waits for it to exit. It is idempotent.
-func (s *redisServer) Stop() {
+func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
 		s.proc.Kill() // SIGKILL also ends a SIGSTOPped process
 		<-s.exited
@@ -107,18 +111,18 @@ func (s *redisServer) Stop() {
 
 // Pause stops the server process (SIGSTOP): connections stay open but
 // nothing answers, as with a hung or overloaded server.
-func (s *redisServer) Pause(t *testing.T) {
+func (s *Server) Pause(t *testing.T) {
 	t.Helper()
 	if err := s.proc.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// newClient returns a client for the server with go-redis defaults (no
+// NewClient returns a client for the server with go-redis defaults (no
 // ContextTimeoutEnabled: Store must bound its calls itself).
-func (s *redisServer) newClient(t *testing.T) *redis.Client {
+func (s *Server) NewClient(t *testing.T) *redis.Client {
 	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: s.addr})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr})
 	t.Cleanup(func() { c.Close() })
 	return c
 }
