@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/tlsticket/tlsticket/format"
@@ -103,6 +104,10 @@ type Config struct {
 	// accepted.
 	AllowPSKOnly bool
 
+	// Logger, if not nil, receives one Debug record per decision and per
+	// issued ticket. Records carry no secret: no session, no key bytes.
+	Logger *slog.Logger
+
 	// Time returns the current time. Nil means time.Now.
 	Time func() time.Time
 
@@ -140,6 +145,8 @@ type Engine struct {
 	window       time.Duration
 	pskOnly      bool
 	singleUse    bool
+	log          *slog.Logger
+	metrics      metrics
 }
 
 // Sentinel errors. Errors from [Engine.Open] that abort a handshake are
@@ -199,6 +206,7 @@ func New(cfg *Config) (*Engine, error) {
 		window:       cfg.FreshnessWindow,
 		pskOnly:      cfg.AllowPSKOnly,
 		singleUse:    cfg.SingleUseTickets,
+		log:          cfg.Logger,
 	}
 	if e.singleUse && e.replay == nil {
 		return nil, errors.New("engine: single-use tickets need a replay store")

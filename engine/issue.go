@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/tlsticket/tlsticket/format"
@@ -73,6 +75,12 @@ func (e *Engine) Issue(s *format.State, nonce []byte) (*Issued, error) {
 	out.Ticket = ticket
 	if out.Message, err = e.message(s, nonce, ticket); err != nil {
 		return nil, err
+	}
+	e.metrics.issued[versionIndex(s.Version)].Add(1)
+	if e.log != nil && e.log.Enabled(context.Background(), slog.LevelDebug) {
+		e.log.LogAttrs(context.Background(), slog.LevelDebug, "tlsticket issued",
+			slog.String("version", versionLabel(s.Version)), slog.Int("size", len(ticket)),
+			slog.Uint64("lifetime", uint64(s.Lifetime)))
 	}
 	return &out, nil
 }

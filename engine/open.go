@@ -123,14 +123,18 @@ type ConnInfo struct {
 // [*AbortError] and the Decision carries the alert and, when the callback
 // was called, the status and return that led there.
 func (e *Engine) Open(version uint16, offered bool, ticket []byte) (Decision, error) {
-	return e.open(version, nil, offered, ticket)
+	d, err := e.open(version, nil, offered, ticket)
+	e.record(&d, err)
+	return d, err
 }
 
 // OpenConn is [Engine.Open] with the context checks: a ticket issued for
 // another server name or application protocol than the connection's falls
 // back to a full handshake with new tickets.
 func (e *Engine) OpenConn(c ConnInfo, offered bool, ticket []byte) (Decision, error) {
-	return e.open(c.Version, &c, offered, ticket)
+	d, err := e.open(c.Version, &c, offered, ticket)
+	e.record(&d, err)
+	return d, err
 }
 
 func (e *Engine) open(version uint16, c *ConnInfo, offered bool, ticket []byte) (Decision, error) {

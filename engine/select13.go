@@ -125,6 +125,16 @@ type Selection struct {
 // The error is non-nil if and only if the handshake aborts; it is then an
 // [*AbortError] carrying the alert.
 func (e *Engine) SelectTLS13(ctx context.Context, ch *ClientHelloTLS13) (Selection, error) {
+	sel, err := e.selectTLS13(ctx, ch)
+	if !sel.Callback || err != nil || sel.Resumed {
+		// The decisions on identities that were not selected are counted
+		// in walk; this counts the final one.
+		e.record(&sel.Decision, err)
+	}
+	return sel, err
+}
+
+func (e *Engine) selectTLS13(ctx context.Context, ch *ClientHelloTLS13) (Selection, error) {
 	sel := Selection{Identity: -1}
 	sel.Version = format.VersionTLS13
 	exts, err := format.ParseClientHelloExtensions(ch.Message)
@@ -182,6 +192,7 @@ func (e *Engine) walk(ctx context.Context, ch *ClientHelloTLS13, exts *format.Cl
 			return sel, err
 		}
 		if !d.Resumed {
+			e.record(&d, nil)
 			renew = renew || d.Tickets > 0
 			continue
 		}
@@ -190,6 +201,7 @@ func (e *Engine) walk(ctx context.Context, ch *ClientHelloTLS13, exts *format.Cl
 			// A session without a PSK of this hash's length (its secret
 			// lives in a host stack's state) cannot be checked here.
 			sel.Decision.Resumed, sel.Decision.Session, sel.Fallback = false, nil, ErrCipherSuiteMismatch
+			e.record(&sel.Decision, nil)
 			renew = true
 			continue
 		}
@@ -199,6 +211,7 @@ func (e *Engine) walk(ctx context.Context, ch *ClientHelloTLS13, exts *format.Cl
 		}
 		if err := e.useOnce(ctx, id.Identity, session); err != nil {
 			sel.Decision.Resumed, sel.Decision.Session, sel.Fallback = false, nil, err
+			e.record(&sel.Decision, nil)
 			renew = true
 			continue
 		}

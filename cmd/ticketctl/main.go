@@ -4,9 +4,12 @@
 //
 //	ticketctl demo    issue TLS 1.2 and TLS 1.3 tickets and replay them
 //	                  through the decision paths, with a readable trace
+//	ticketctl serve   run a TLS server with the engine: one log line per
+//	                  handshake, counters on exit and through expvar
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -28,6 +31,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "serve":
+		if err := serve(context.Background(), args[1:], stdout, stderr); err != nil {
+			fmt.Fprintln(stderr, "ticketctl serve:", err)
+			return 1
+		}
+		return 0
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -44,5 +53,7 @@ func usage(w io.Writer) {
 commands:
   demo   issue TLS 1.2 and TLS 1.3 tickets and replay them through the
          decision paths (status -> return -> outcome, tickets to send),
-         including a key rotation`)
+         including a key rotation
+  serve  run a TLS server with the engine, logging one line per handshake
+         (ticketctl serve -h for its flags)`)
 }

@@ -105,6 +105,14 @@ func (a *Adapter) WrapSession(cs tls.ConnectionState, ss *tls.SessionState) ([]b
 // decision on identity and returns the session to resume, nil for a full
 // handshake, or an error to abort the connection.
 func (a *Adapter) UnwrapSession(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
+	ss, _, err := a.Unwrap(identity, cs)
+	return ss, err
+}
+
+// Unwrap is [Adapter.UnwrapSession] that also returns the engine's decision,
+// for servers that record decisions per connection (install it with a
+// closure from tls.Config.GetConfigForClient).
+func (a *Adapter) Unwrap(identity []byte, cs tls.ConnectionState) (*tls.SessionState, engine.Decision, error) {
 	conn := engine.ConnInfo{Version: cs.Version, ServerName: cs.ServerName, ALPN: cs.NegotiatedProtocol}
 	// crypto/tls calls UnwrapSession for every TLS 1.2 ClientHello, with an
 	// empty ticket both when the SessionTicket extension was empty and when
@@ -115,22 +123,29 @@ func (a *Adapter) UnwrapSession(identity []byte, cs tls.ConnectionState) (*tls.S
 		a.OnDecision(cs, d, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("tlsadapter: %w", err)
+		return nil, d, fmt.Errorf("tlsadapter: %w", err)
 	}
 	if !d.Resumed {
-		return nil, nil
+		return nil, d, nil
 	}
 	ss, err := tls.ParseSessionState(d.Session.Embedded)
 	if err != nil {
 		// A ticket we sealed ourselves with a state crypto/tls cannot read
 		// (another Go version's format): a full handshake, not an abort.
-		return nil, nil
+		d.Resumed, d.Session, d.Fallback = false, nil, ErrForeignState
+		return nil, d, nil
 	}
-	return ss, nil
+	return ss, d, nil
 }
 
-// ErrNoConfig is returned by [Binding] for a nil config.
-var ErrNoConfig = errors.New("tlsadapter: nil tls.Config")
+var (
+	// ErrNoConfig is returned by [Binding] for a nil config.
+	ErrNoConfig = errors.New("tlsadapter: nil tls.Config")
+	// ErrForeignState is the Decision.Fallback of a ticket whose embedded
+	// state crypto/tls cannot parse (for example one issued by another
+	// host stack): a full handshake.
+	ErrForeignState = errors.New("tlsadapter: embedded state is not a crypto/tls session")
+)
 
 // Binding returns a digest of the parts of c that decide whether a session
 // may be resumed under it: the certificate chains, the client

@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"expvar"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/tlsticket/tlsticket/format"
+	"github.com/tlsticket/tlsticket/resumption"
+	"github.com/tlsticket/tlsticket/seal"
+	"github.com/tlsticket/tlsticket/status"
+)
+
+func TestMetricsAndLogs(t *testing.T) {
+	var logs bytes.Buffer
+	secretAppData := []byte("app-data-that-must-not-be-logged")
+	f := newTLS13Fixture(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.GenerateTicket = func(s *format.State) error { s.AppData = secretAppData; return nil }
+	})
+	e := f.e
+	t12 := issue(t, e, format.VersionTLS12)
+	for _, step := range []struct {
+		v       uint16
+		offered bool
+		ticket  []byte
+	}{
+		{format.VersionTLS12, true, t12},
+		{format.VersionTLS12, true, t12[:10]},
+		{format.VersionTLS12, false, nil},
+		{format.VersionTLS13, true, []byte{}}, // abort: empty identity
+	} {
+		e.Open(step.v, step.offered, step.ticket)
+	}
+	msg := f.hello(t, []*resumption.ClientTicket{f.ticket(t, f.other, "bad"), f.ticket(t, e, "good")}, nil)
+	if sel, err := f.selectHello(t, msg); err != nil || !sel.Resumed {
+		t.Fatal(err)
+	}
+	m := e.Metrics()
+	want := map[string]uint64{
+		"TLS1.2/Success/Use/use":                    1,
+		"TLS1.2/NoDecrypt/IgnoreRenew/ignore+renew": 1,
+		"TLS1.3/NoDecrypt/IgnoreRenew/ignore+renew": 1,
+		"TLS1.3/SuccessRenew/UseRenew/use+renew":    1,
+	}
+	for k, n := range want {
+		if m.Decisions[k] != n {
+			t.Errorf("Decisions[%q] = %d, want %d (all: %v)", k, m.Decisions[k], n, m.Decisions)
+		}
+	}
+	if len(m.Decisions) != len(want) || m.NoTicket["TLS1.2"] != 1 || m.Aborts["TLS1.3"] != 1 ||
+		m.Resumed["TLS1.2"] != 1 || m.Resumed["TLS1.3"] != 1 || m.Issued["TLS1.2"] != 1 || m.Issued["TLS1.3"] != 1 {
+		t.Errorf("snapshot %+v", m)
+	}
+
+	out := logs.String()
+	if n := strings.Count(out, `"msg":"tlsticket decision"`); n != 6 {
+		t.Errorf("%d decision records, want 6:\n%s", n, out)
+	}
+	for _, secret := range [][]byte{secretAppData, testSession(format.VersionTLS12).Secret} {
+		if strings.Contains(out, string(secret)) || strings.Contains(out, hex.EncodeToString(secret)) {
+			t.Errorf("a log record contains a secret:\n%s", out)
+		}
+	}
+
+	e.PublishExpvar("tlsticket_test_metrics")
+	var got Snapshot
+	if err := json.Unmarshal([]byte(expvar.Get("tlsticket_test_metrics").String()), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Decisions["TLS1.2/Success/Use/use"] != 1 {
+		t.Errorf("expvar: %+v", got)
+	}
+}
+
+func TestMetricsInvalidReturn(t *testing.T) {
+	e, err := New(&Config{
+		Keys:          seal.NewKeyring(testRing(t, testKey(t, "k"))),
+		DecryptTicket: func(*format.State, []byte, status.Status) status.Return { return 42 },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Open(format.VersionTLS12, true, nil)
+	if n := e.Metrics().Decisions["TLS1.2/Empty/invalid/abort"]; n != 1 {
+		t.Errorf("invalid return counted %d times, want 1: %v", n, e.Metrics().Decisions)
+	}
+}
