@@ -19,8 +19,13 @@ type demoClock struct{ t time.Time }
 
 func (c *demoClock) now() time.Time { return c.t }
 
-// demo walks both protocol versions through the decision paths.
+// demo runs live TLS handshakes, then walks both protocol versions through
+// the decision paths as a custom TLS stack sees them.
 func demo(w io.Writer) error {
+	if err := demoLive(w); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "== the same decisions as a custom TLS stack sees them (engine API, simulated clock) ==")
 	clock := &demoClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
 	keyA, err := seal.GenerateKey(seal.AES256GCM, nil)
 	if err != nil {

@@ -13,6 +13,21 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo exited %d: %s", code, errOut.String())
 	}
 	want := []string{
+		// Live TLS 1.3.
+		"== live TLS 1.3",
+		"status SuccessRenew -> return UseRenew -> resumed; crypto/tls sent 1 new ticket",
+		"rotate: new primary",
+		"status SuccessRenew -> return UseRenew -> resumed",
+		"status SuccessRenew -> return UseRenew -> resumed",
+		"status NoDecrypt -> return IgnoreRenew -> full handshake",
+		// Live TLS 1.2: the engine asks for no ticket, crypto/tls sends one.
+		"== live TLS 1.2",
+		"status Success -> return Use -> resumed; crypto/tls sent 1 new ticket (the engine asked for 0",
+		"status SuccessRenew -> return UseRenew -> resumed",
+		"status NoDecrypt -> return IgnoreRenew -> full handshake",
+		`app data "tenant=blue"`,
+		"status SuccessRenew -> return UseRenew -> resumed",
+		// The engine API.
 		"full handshake, 2 new tickets",
 		"status SuccessRenew -> return UseRenew -> resumed, 1 new ticket",
 		"rotate: new primary",

@@ -52,6 +52,12 @@ type Handshake struct {
 	Outcome     string
 	Fallback    string
 	TicketsSent int // tickets crypto/tls sent (WrapSession calls)
+	// EngineTickets is the number of tickets the engine's decision asked
+	// for, when a ticket was examined (crypto/tls may send another number).
+	EngineTickets int
+	// IssuedKey and IssuedSize describe the last ticket issued.
+	IssuedKey  string
+	IssuedSize int
 	KeyName     string
 	ServerName  string
 	ALPN        string
@@ -156,6 +162,10 @@ func (s *Server) connConfig(rec *Handshake, mu *sync.Mutex) *tls.Config {
 		if err == nil {
 			mu.Lock()
 			rec.TicketsSent++
+			rec.IssuedSize = len(t)
+			if st, perr := format.ParseSealedTicket(t); perr == nil {
+				rec.IssuedKey = fmt.Sprintf("%x", st.KeyName)
+			}
 			mu.Unlock()
 		}
 		return t, err
@@ -166,6 +176,7 @@ func (s *Server) connConfig(rec *Handshake, mu *sync.Mutex) *tls.Config {
 		defer mu.Unlock()
 		rec.Offered = rec.Offered || d.Offered
 		if d.Callback {
+			rec.EngineTickets = d.Tickets
 			rec.Status, rec.Return, rec.Outcome = d.Status.String(), d.Return.String(), d.Outcome.String()
 			rec.KeyName = fmt.Sprintf("%x", d.KeyName)
 		}
