@@ -1,6 +1,8 @@
 #!/bin/sh
 # ensure-deps.sh installs the real components the tests run against
-# (redis-server, openssl, gnutls-cli) when they are missing. It needs root
+# (redis-server, openssl, gnutls-cli, and a C compiler with libssl's headers
+# for the test that makes tickets with the real OpenSSL library) when they
+# are missing. It needs root
 # and Debian's apt-get; without them it says what is missing, and the tests
 # that need a missing component fail under CI=true.
 set -u
@@ -8,6 +10,8 @@ missing=""
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 command -v gnutls-cli >/dev/null 2>&1 || missing="$missing gnutls-bin"
+command -v cc >/dev/null 2>&1 || missing="$missing gcc libc6-dev"
+[ -f /usr/include/openssl/ssl.h ] || missing="$missing libssl-dev"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "ensure-deps: installing$missing"
