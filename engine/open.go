@@ -155,12 +155,18 @@ func (e *Engine) open(version uint16, c *ConnInfo, offered bool, ticket []byte) 
 	d.KeyName = keyName
 	d, err := e.decide(d, c, st, session)
 	if err == nil && d.Resumed {
-		if d.Fallback = e.useOnce(context.Background(), ticket, session); d.Fallback != nil {
-			d.Resumed, d.Session = false, nil
-			d.Tickets = e.ticketsFor(version, status.OutcomeIgnoreRenew, true)
+		if ferr := e.useOnce(context.Background(), ticket, session); ferr != nil {
+			e.fallBack(&d, ferr)
 		}
 	}
 	return d, err
+}
+
+// fallBack turns a use outcome into a full handshake that sends new
+// tickets, because of the failed check err.
+func (e *Engine) fallBack(d *Decision, err error) {
+	d.Resumed, d.Session, d.Fallback = false, nil, err
+	d.Tickets = e.ticketsFor(d.Version, status.OutcomeIgnoreRenew, true)
 }
 
 // useOnce enforces single-use tickets when configured (RFC 8446, Section
@@ -193,14 +199,13 @@ func (e *Engine) decide(d Decision, c *ConnInfo, st status.Status, session *form
 	if err != nil {
 		return e.abort(d, AlertInternalError, err)
 	}
-	if o.Resumed() {
-		if d.Fallback = e.check(d.Version, c, session); d.Fallback != nil {
-			d.Tickets = e.ticketsFor(d.Version, status.OutcomeIgnoreRenew, true)
-			return d, nil
-		}
-		d.Resumed, d.Session = true, session
-	}
 	d.Tickets = e.ticketsFor(d.Version, o, true)
+	if o.Resumed() {
+		d.Resumed, d.Session = true, session
+		if err := e.check(d.Version, c, session); err != nil {
+			e.fallBack(&d, err)
+		}
+	}
 	return d, nil
 }
 

@@ -200,7 +200,7 @@ func (e *Engine) walk(ctx context.Context, ch *ClientHelloTLS13, exts *format.Cl
 		if err != nil {
 			// A session without a PSK of this hash's length (its secret
 			// lives in a host stack's state) cannot be checked here.
-			sel.Decision.Resumed, sel.Decision.Session, sel.Fallback = false, nil, ErrCipherSuiteMismatch
+			e.fallBack(&sel.Decision, ErrCipherSuiteMismatch)
 			e.record(&sel.Decision, nil)
 			renew = true
 			continue
@@ -210,7 +210,7 @@ func (e *Engine) walk(ctx context.Context, ch *ClientHelloTLS13, exts *format.Cl
 			return sel.abort(e, AlertDecryptError, ErrBadBinder)
 		}
 		if err := e.useOnce(ctx, id.Identity, session); err != nil {
-			sel.Decision.Resumed, sel.Decision.Session, sel.Fallback = false, nil, err
+			e.fallBack(&sel.Decision, err)
 			e.record(&sel.Decision, nil)
 			renew = true
 			continue
