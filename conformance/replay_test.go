@@ -41,7 +41,9 @@ func newFleet(t *testing.T, srv *redistest.Server) *fleet {
 	f := &fleet{now: time.Now()}
 	clock := func() time.Time { return f.now }
 	for i := range f.engines {
-		store := redisreplay.New(srv.NewClient(t), redisreplay.Options{Prefix: "fleet:"})
+		// A generous timeout: a loaded CI machine must not turn a slow answer
+		// into a rejected 0-RTT and a flaky test.
+		store := redisreplay.New(srv.NewClient(t), redisreplay.Options{Prefix: "fleet:", Timeout: 5 * time.Second})
 		e, err := engine.New(&engine.Config{Keys: keys, Time: clock, MaxEarlyData: 4096, ReplayStore: store})
 		if err != nil {
 			t.Fatal(err)

@@ -16,16 +16,17 @@ const (
 	AEADAES256GCM         AEADID = 2 // AES-256-GCM, 12-byte nonce
 	AEADChaCha20Poly1305  AEADID = 3 // ChaCha20-Poly1305 (RFC 8439), 12-byte nonce
 	AEADXChaCha20Poly1305 AEADID = 4 // XChaCha20-Poly1305, 24-byte nonce
+	AEADXAES256GCM        AEADID = 5 // XAES-256-GCM (c2sp.org/XAES-256-GCM), 24-byte nonce
 )
 
 // NonceSize returns the nonce length Nn of the AEAD in bytes: 12 for
-// AES-GCM and ChaCha20-Poly1305, 24 for XChaCha20-Poly1305, and 0 for an
-// unknown identifier.
+// AES-GCM and ChaCha20-Poly1305, 24 for XChaCha20-Poly1305 and XAES-256-GCM,
+// and 0 for an unknown identifier.
 func (id AEADID) NonceSize() int {
 	switch id {
 	case AEADAES128GCM, AEADAES256GCM, AEADChaCha20Poly1305:
 		return 12
-	case AEADXChaCha20Poly1305:
+	case AEADXChaCha20Poly1305, AEADXAES256GCM:
 		return 24
 	}
 	return 0
@@ -52,6 +53,8 @@ func (id AEADID) String() string {
 		return "ChaCha20-Poly1305"
 	case AEADXChaCha20Poly1305:
 		return "XChaCha20-Poly1305"
+	case AEADXAES256GCM:
+		return "XAES-256-GCM"
 	}
 	return "AEADID(" + strconv.FormatUint(uint64(id), 10) + ")"
 }

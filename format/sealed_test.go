@@ -78,7 +78,7 @@ func TestParseSealedTicketMalformed(t *testing.T) {
 		{"version 0", h("00 01", testKeyName, testNonce12, testTag)},
 		{"version 2", h("02 01", testKeyName, testNonce12, testTag)},
 		{"unknown aead 0", h("01 00", testKeyName, testNonce12, testTag)},
-		{"unknown aead 5", h("01 05", testKeyName, testNonce12, testTag)},
+		{"unknown aead 6", h("01 06", testKeyName, testNonce12, testTag)},
 		{"short key_name", h("01 01", testKeyName[:30])},
 		{"short nonce", h("01 01", testKeyName, testNonce12[:20])},
 		{"no ciphertext", h("01 01", testKeyName, testNonce12)},
@@ -158,7 +158,8 @@ func TestAEADID(t *testing.T) {
 		{AEADChaCha20Poly1305, 12, 16, "ChaCha20-Poly1305"},
 		{AEADXChaCha20Poly1305, 24, 16, "XChaCha20-Poly1305"},
 		{0, 0, 0, "AEADID(0)"},
-		{5, 0, 0, "AEADID(5)"},
+		{AEADXAES256GCM, 24, 16, "XAES-256-GCM"},
+		{6, 0, 0, "AEADID(6)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

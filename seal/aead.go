@@ -12,14 +12,15 @@ const (
 	AES256GCM         AEAD = 2 // AES-256-GCM
 	ChaCha20Poly1305  AEAD = 3 // ChaCha20-Poly1305
 	XChaCha20Poly1305 AEAD = 4 // XChaCha20-Poly1305
+	XAES256GCM        AEAD = 5 // XAES-256-GCM
 )
 
 // aeads lists the supported AEADs in identifier order.
-var aeads = [...]AEAD{AES128GCM, AES256GCM, ChaCha20Poly1305, XChaCha20Poly1305}
+var aeads = [...]AEAD{AES128GCM, AES256GCM, ChaCha20Poly1305, XChaCha20Poly1305, XAES256GCM}
 
 // valid reports whether a is a supported AEAD.
 func (a AEAD) valid() bool {
-	return a >= AES128GCM && a <= XChaCha20Poly1305
+	return a >= AES128GCM && a <= XAES256GCM
 }
 
 // KeySize returns the length of a secret for a, in bytes: 16 for
@@ -28,19 +29,20 @@ func (a AEAD) KeySize() int {
 	switch a {
 	case AES128GCM:
 		return 16
-	case AES256GCM, ChaCha20Poly1305, XChaCha20Poly1305:
+	case AES256GCM, ChaCha20Poly1305, XChaCha20Poly1305, XAES256GCM:
 		return 32
 	}
 	return 0
 }
 
 // NonceSize returns the nonce length of a, in bytes: 24 for
-// XChaCha20-Poly1305 and 12 for the others. It returns 0 for an unknown AEAD.
+// XChaCha20-Poly1305 and XAES-256-GCM and 12 for the others.
+// It returns 0 for an unknown AEAD.
 func (a AEAD) NonceSize() int {
 	switch a {
 	case AES128GCM, AES256GCM, ChaCha20Poly1305:
 		return 12
-	case XChaCha20Poly1305:
+	case XChaCha20Poly1305, XAES256GCM:
 		return 24
 	}
 	return 0

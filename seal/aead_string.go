@@ -12,11 +12,12 @@ func _() {
 	_ = x[AES256GCM-2]
 	_ = x[ChaCha20Poly1305-3]
 	_ = x[XChaCha20Poly1305-4]
+	_ = x[XAES256GCM-5]
 }
 
-const _AEAD_name = "AES-128-GCMAES-256-GCMChaCha20-Poly1305XChaCha20-Poly1305"
+const _AEAD_name = "AES-128-GCMAES-256-GCMChaCha20-Poly1305XChaCha20-Poly1305XAES-256-GCM"
 
-var _AEAD_index = [...]uint8{0, 11, 22, 39, 57}
+var _AEAD_index = [...]uint8{0, 11, 22, 39, 57, 69}
 
 func (i AEAD) String() string {
 	idx := int(i) - 1

@@ -54,7 +54,7 @@ func FuzzOpen(f *testing.F) {
 		flipped[len(flipped)/2] ^= 0x10
 		f.Add(flipped, ad)
 		relabelled := bytes.Clone(tk)
-		relabelled[1] = relabelled[1]%4 + 1
+		relabelled[1] = relabelled[1]%byte(len(aeads)) + 1
 		f.Add(relabelled, ad)
 	}
 	swapped := bytes.Clone(tickets[1])

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -39,7 +40,8 @@ func (n KeyName) short() string {
 
 // A Key is one ticket key: a [KeyName] and a ready AEAD. It keeps no copy of
 // the secret it was made from; only the cipher holds the derived AEAD key.
-// A Key is safe for concurrent use.
+// A Key is safe for concurrent use. It counts the tickets it seals; see
+// [Key.Seals].
 //
 // Keys print as their AEAD and a short name prefix under every fmt verb,
 // never as key bytes.
@@ -54,7 +56,19 @@ type Key struct {
 // calling Key.Format, and under a bad verb (%!s(…)) it follows one pointer
 // into a struct; the box keeps the expanded key one pointer further away,
 // where fmt prints only an address.
-type aeadBox struct{ cipher.AEAD }
+//
+// The box also holds the key's seal counter, on its own cache line so that
+// concurrent seals, which all read the cipher, do not share the line they
+// write.
+type aeadBox struct {
+	cipher.AEAD
+	_     [cacheLine]byte
+	seals atomic.Uint64
+	_     [cacheLine - 8]byte
+}
+
+// cacheLine is the cache line size assumed for padding.
+const cacheLine = 64
 
 var (
 	_ fmt.Formatter  = Key{}
@@ -76,6 +90,14 @@ func NewKey(a AEAD, secret []byte) (*Key, error) {
 	if allEqual(secret) {
 		return nil, ErrWeakKey
 	}
+	var k *Key
+	var err error
+	withSecret(func() { k, err = deriveKey(a, secret) })
+	return k, err
+}
+
+// deriveKey is NewKey after the checks. NewKey runs it under withSecret.
+func deriveKey(a AEAD, secret []byte) (*Key, error) {
 	name, err := hkdf.Key(sha256.New, secret, nil, infoKeyName, KeyNameSize)
 	if err != nil {
 		return nil, fmt.Errorf("seal: failed to derive key name: %w", err)
@@ -89,7 +111,7 @@ func NewKey(a AEAD, secret []byte) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal: failed to create %v cipher: %w", a, err)
 	}
-	k := &Key{aead: a, c: &aeadBox{c}}
+	k := &Key{aead: a, c: &aeadBox{AEAD: c}}
 	copy(k.name[:], name)
 	return k, nil
 }
@@ -107,6 +129,8 @@ func newCipher(a AEAD, key []byte) (cipher.AEAD, error) {
 		return chacha20poly1305.New(key)
 	case XChaCha20Poly1305:
 		return chacha20poly1305.NewX(key)
+	case XAES256GCM:
+		return newXAES(key)
 	}
 	panic("seal: internal error: newCipher called with unknown AEAD")
 }
@@ -146,6 +170,17 @@ func (k *Key) Name() KeyName { return k.name }
 
 // AEAD returns the AEAD the key seals with.
 func (k *Key) AEAD() AEAD { return k.aead }
+
+// Seals returns the number of tickets k has sealed since it was made, under
+// every [Ring] that holds it. A [Rotator] compares it with
+// [RotatorConfig.MaxSeals]. The count is a single atomic add per seal; it
+// returns 0 for a Key not made by [NewKey] or [GenerateKey].
+func (k *Key) Seals() uint64 {
+	if k.c == nil {
+		return 0
+	}
+	return k.c.seals.Load()
+}
 
 // String returns a description such as "seal.Key{AES-256-GCM 0123abcd…}"
 // with the AEAD and the first 4 bytes of the key name. It never contains key

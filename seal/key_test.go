@@ -21,6 +21,8 @@ func TestNewKeyRefuses(t *testing.T) {
 		{"zero-32", AES256GCM, make([]byte, 32), ErrWeakKey},
 		{"all-equal-ff", ChaCha20Poly1305, bytes.Repeat([]byte{0xff}, 32), ErrWeakKey},
 		{"all-equal-42", XChaCha20Poly1305, bytes.Repeat([]byte{0x42}, 32), ErrWeakKey},
+		{"all-equal-01-xaes", XAES256GCM, bytes.Repeat([]byte{0x01}, 32), ErrWeakKey},
+		{"short-xaes", XAES256GCM, countingSecret(AES128GCM), ErrKeySize},
 		{"short", AES128GCM, countingSecret(AES128GCM)[:15], ErrKeySize},
 		{"long", AES128GCM, append(countingSecret(AES128GCM), 16), ErrKeySize},
 		{"aes128-secret-for-aes256", AES256GCM, countingSecret(AES128GCM), ErrKeySize},
@@ -35,7 +37,7 @@ func TestNewKeyRefuses(t *testing.T) {
 			}
 		})
 	}
-	for _, a := range []AEAD{0, 5, 255} {
+	for _, a := range []AEAD{0, 6, 255} {
 		if k, err := NewKey(a, make([]byte, 32)); k != nil || err == nil {
 			t.Errorf("NewKey(%v) = %v, %v, want error", a, k, err)
 		}

@@ -27,7 +27,8 @@ func countingSecret(a AEAD) []byte {
 //
 // The tickets were cross-checked against an independent implementation
 // (Python's hmac module for HKDF-SHA256 and the cryptography package's
-// AESGCM); the test also rebuilds each from the standard library below.
+// AESGCM, and its CMAC for the XAES-256-GCM key derivation); the test also
+// rebuilds each from the standard library below.
 func TestLayout(t *testing.T) {
 	tests := []struct {
 		a                 AEAD
@@ -56,6 +57,12 @@ func TestLayout(t *testing.T) {
 			"01" + "04" + "ea2d692a6ea5b30efd09f4d3e2956e40",
 			"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7",
 			"c3b9774b06904a0d2dfa2140a735e8a1bdb09587b11a4d2284618f5f96",
+		},
+		{
+			XAES256GCM,
+			"01" + "05" + "ea2d692a6ea5b30efd09f4d3e2956e40",
+			"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7",
+			"1e141b59b3d9a28e68df6614e0c4a9e6fbcd106f133b7743127e65cf35",
 		},
 	}
 	plaintext := []byte("session state")
@@ -135,6 +142,26 @@ func rebuildTicket(t *testing.T, a AEAD, secret, nonce, plaintext, additionalDat
 		c, err = chacha20poly1305.New(key)
 	case XChaCha20Poly1305:
 		c, err = chacha20poly1305.NewX(key)
+	case XAES256GCM:
+		// https://c2sp.org/XAES-256-GCM with a general CMAC.
+		block, err := aes.NewCipher(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kx []byte
+		for _, i := range []byte{1, 2} {
+			kx = append(kx, referenceCMAC(block, append([]byte{0, i, 'X', 0}, nonce[:12]...))...)
+		}
+		if block, err = aes.NewCipher(kx); err != nil {
+			t.Fatal(err)
+		}
+		c, err = cipher.NewGCM(block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		header := append([]byte{1, byte(a)}, name...)
+		ad := append(bytes.Clone(header), additionalData...)
+		return c.Seal(append(header, nonce...), nonce[12:], plaintext, ad)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -162,7 +162,7 @@ func (k *Key) putHeader(b []byte) {
 //
 // Seal returns an error if the ticket would be longer than 65535 bytes or if
 // the random source fails. See the package documentation for the bound on
-// the number of tickets one key may seal.
+// the number of tickets one key may seal; Seal counts them ([Key.Seals]).
 func (r *Ring) Seal(dst, plaintext, additionalData []byte) ([]byte, error) {
 	if r == nil || len(r.keys) == 0 {
 		panic("seal: internal error: Seal called on a Ring not made by NewRing")
@@ -197,6 +197,7 @@ func (r *Ring) Seal(dst, plaintext, additionalData []byte) ([]byte, error) {
 		return nil, fmt.Errorf("seal: failed to read nonce: %w", err)
 	}
 	k.c.Seal(out[headerSize+n:headerSize+n], nonce, plaintext, ad)
+	k.c.seals.Add(1)
 	if buf != nil {
 		putAD(buf)
 	}

@@ -36,14 +36,40 @@
 // sent on the wire reveals nothing about the key, and the same secret gives
 // unrelated keys under different AEADs. Keys never print their secret bytes.
 //
+// # AEADs
+//
+// AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305 take 96-bit nonces;
+// XChaCha20-Poly1305 and XAES-256-GCM (https://c2sp.org/XAES-256-GCM, which
+// derives an AES-256-GCM key per message from the key and half of a 192-bit
+// nonce with the NIST SP 800-108r1 counter KDF over AES-CMAC) take 192-bit
+// nonces. Sealing and opening allocate nothing, except under XAES-256-GCM:
+// crypto/cipher cannot key the per-message AES-GCM without allocating, so
+// each XAES-256-GCM seal or authenticated open makes 2 allocations.
+//
 // # Nonces and rotation
 //
 // Every ticket takes a fresh random nonce from the Ring's random source. The
 // 96-bit nonces of AES-GCM and ChaCha20-Poly1305 are too short to be safely
-// generated at random if the same key seals more than 2^32 tickets: rotate
-// the primary key well before that (daily rotation, as crypto/tls does, keeps
-// a server far below it). The 192-bit nonces of XChaCha20-Poly1305 lift the
-// bound, but keys should still be rotated for forward secrecy.
+// generated at random if the same key seals more than 2^32 tickets (NIST SP
+// 800-38D, Section 8.3: the collision probability is then about 2^-33):
+// rotate the primary key well before that. Every Key counts the tickets it
+// seals ([Key.Seals]), and a [Rotator] replaces a primary key after
+// [MaxRandomNonceSeals] (2^31) tickets as well as on its schedule. The
+// 192-bit nonces of XChaCha20-Poly1305 and XAES-256-GCM allow about 2^80
+// tickets per key, but keys should still be rotated for forward secrecy:
+// the ticket key is the one secret whose leak exposes the sessions of every
+// ticket it can open.
+//
+// # Key lifecycle
+//
+// Each key of a [Schedule] has [Phases]: announced (it opens tickets but
+// does not seal yet, so that every server of a fleet can open its tickets
+// before any server seals with it), active (it seals), decrypt-only (it
+// opens, and its tickets should be renewed) and retired (it is gone).
+// [Schedule.RingAt] gives the Ring of any time. A [Rotator] keeps a
+// [Keyring] current with keys it generates on that schedule, or with epoch
+// keys that every server derives from one shared root secret
+// ([EpochKey], [EpochSchedule]). docs/keys.md explains the defaults.
 package seal
 
 import "errors"

@@ -20,8 +20,9 @@ func TestAEAD(t *testing.T) {
 		{AES256GCM, "AES-256-GCM", 32, 12, 16, 2},
 		{ChaCha20Poly1305, "ChaCha20-Poly1305", 32, 12, 16, 3},
 		{XChaCha20Poly1305, "XChaCha20-Poly1305", 32, 24, 16, 4},
+		{XAES256GCM, "XAES-256-GCM", 32, 24, 16, 5},
 		{AEAD(0), "AEAD(0)", 0, 0, 0, 0},
-		{AEAD(5), "AEAD(5)", 0, 0, 0, 5},
+		{AEAD(6), "AEAD(6)", 0, 0, 0, 6},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +50,7 @@ func TestAEAD(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"", "aes-128-gcm", "AES128GCM", "AES-128-GCM ", "ChaCha20Poly1305"} {
+	for _, name := range []string{"", "aes-128-gcm", "AES128GCM", "AES-128-GCM ", "ChaCha20Poly1305", "XAES256GCM", "xaes-256-gcm"} {
 		if a, err := ParseAEAD(name); err == nil {
 			t.Errorf("ParseAEAD(%q) = %v, want error", name, a)
 		}
@@ -397,13 +398,14 @@ func TestOpenMalformed(t *testing.T) {
 		{"version-0", set(ticket, 0, 0), ErrMalformed, false, false, false},
 		{"version-2", set(ticket, 0, 2), ErrMalformed, false, false, false},
 		{"aead-0", set(ticket, 1, 0), ErrMalformed, false, false, false},
-		{"aead-5", set(ticket, 1, 5), ErrMalformed, false, false, false},
+		{"aead-6", set(ticket, 1, 6), ErrMalformed, false, false, false},
 		{"header-only", ticket[:headerSize], ErrMalformed, true, false, false},
 		{"shorter-than-tag", ticket[:headerSize+12+15], ErrMalformed, true, false, false},
 		{"tag-only", ticket[:headerSize+12+16], ErrAuth, true, true, true},
 		{"too-long", append(bytes.Clone(ticket), make([]byte, maxTicketSize)...), ErrMalformed, false, false, false},
 		{"aead-mismatch", set(ticket, 1, byte(AES256GCM)), ErrAuth, true, true, true},
 		{"aead-mismatch-xchacha", set(ticket, 1, byte(XChaCha20Poly1305)), ErrAuth, true, true, true},
+		{"aead-mismatch-xaes", set(ticket, 1, byte(XAES256GCM)), ErrAuth, true, true, true},
 		{"chacha-ticket-aes-name", relabelled, ErrAuth, true, true, true},
 	}
 	for _, tt := range tests {
