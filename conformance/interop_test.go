@@ -89,9 +89,9 @@ func versionFlag(v uint16) string {
 
 // sClient runs one openssl s_client connection and reports whether it
 // resumed, from what s_client prints ("Reused," or "New,").
-func sClient(t *testing.T, addr string, v uint16, sessIn, sessOut string) bool {
+func sClient(t *testing.T, addr string, v uint16, sessIn, sessOut string, extra ...string) bool {
 	t.Helper()
-	args := []string{"s_client", "-connect", addr, versionFlag(v), "-ign_eof"}
+	args := append([]string{"s_client", "-connect", addr, versionFlag(v), "-ign_eof"}, extra...)
 	if sessIn != "" {
 		args = append(args, "-sess_in", sessIn)
 	}

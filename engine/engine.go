@@ -37,6 +37,7 @@ import (
 	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/resumption"
 	"github.com/tlsticket/tlsticket/seal"
+	"github.com/tlsticket/tlsticket/seal/legacy"
 	"github.com/tlsticket/tlsticket/status"
 )
 
@@ -104,6 +105,14 @@ type Config struct {
 	// accepted.
 	AllowPSKOnly bool
 
+	// Legacy, if not nil, also opens the tickets of an OpenSSL-based server
+	// (nginx, HAProxy) that this server replaces, under the keys it was
+	// given (seal/legacy). A ticket it opens has status SuccessRenew, so
+	// clients move to tickets of this engine; its session carries the
+	// master secret (or TLS 1.3 PSK), no embedded state, and this engine's
+	// binding.
+	Legacy *legacy.Opener
+
 	// Logger, if not nil, receives one Debug record per decision and per
 	// issued ticket. Records carry no secret: no session, no key bytes.
 	Logger *slog.Logger
@@ -146,6 +155,7 @@ type Engine struct {
 	pskOnly      bool
 	singleUse    bool
 	log          *slog.Logger
+	legacy       *legacy.Opener
 	metrics      metrics
 }
 
@@ -207,6 +217,7 @@ func New(cfg *Config) (*Engine, error) {
 		pskOnly:      cfg.AllowPSKOnly,
 		singleUse:    cfg.SingleUseTickets,
 		log:          cfg.Logger,
+		legacy:       cfg.Legacy,
 	}
 	if e.singleUse && e.replay == nil {
 		return nil, errors.New("engine: single-use tickets need a replay store")

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/resumption"
 	"github.com/tlsticket/tlsticket/seal"
+	"github.com/tlsticket/tlsticket/seal/legacy"
 	"github.com/tlsticket/tlsticket/status"
 )
 
@@ -227,6 +229,9 @@ func (e *Engine) status(version uint16, ticket []byte) (status.Status, *format.S
 		keyName = append([]byte(nil), opened.Name[:]...)
 	}
 	if err != nil {
+		if s, name, ok := e.openLegacy(ticket); ok {
+			return status.SuccessRenew, s, name
+		}
 		// Malformed, unknown key and failed authentication are one status,
 		// so the difference cannot leak.
 		return status.NoDecrypt, nil, keyName
@@ -241,6 +246,30 @@ func (e *Engine) status(version uint16, ticket []byte) (status.Status, *format.S
 		return status.SuccessRenew, s, keyName
 	}
 	return status.Success, s, keyName
+}
+
+// openLegacy opens ticket with the legacy opener, if one is configured, and
+// returns its session as a State and the ticket's key name.
+func (e *Engine) openLegacy(ticket []byte) (*format.State, []byte, bool) {
+	if e.legacy == nil {
+		return nil, nil, false
+	}
+	ls, err := e.legacy.Open(ticket)
+	if err != nil {
+		return nil, nil, false
+	}
+	lifetime := min(ls.Timeout/time.Second, 1<<32-1)
+	return &format.State{
+		Version:              ls.Version,
+		CipherSuite:          ls.CipherSuite,
+		Secret:               ls.MasterSecret,
+		CreatedAt:            ls.Created,
+		Lifetime:             uint32(lifetime),
+		ExtendedMasterSecret: ls.ExtendedMasterSecret && ls.Version == format.VersionTLS12,
+		ServerName:           ls.ServerName,
+		ALPN:                 ls.ALPN,
+		Binding:              e.binding,
+	}, bytes.Clone(ticket[:legacy.KeyNameSize]), true
 }
 
 // check runs the checks OpenSSL runs after the decrypt callback on a session

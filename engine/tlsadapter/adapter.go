@@ -52,6 +52,8 @@ import (
 	"errors"
 	"fmt"
 
+	"golang.org/x/crypto/cryptobyte"
+
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/format"
 )
@@ -128,7 +130,13 @@ func (a *Adapter) Unwrap(identity []byte, cs tls.ConnectionState) (*tls.SessionS
 	if !d.Resumed {
 		return nil, d, nil
 	}
-	ss, err := tls.ParseSessionState(d.Session.Embedded)
+	embedded := d.Session.Embedded
+	if len(embedded) == 0 {
+		// A session from another stack (an OpenSSL ticket opened by
+		// engine.Config.Legacy): give crypto/tls its own encoding of it.
+		embedded = goSessionState(d.Session)
+	}
+	ss, err := tls.ParseSessionState(embedded)
 	if err != nil {
 		// A ticket we sealed ourselves with a state crypto/tls cannot read
 		// (another Go version's format): a full handshake, not an abort.
@@ -136,6 +144,38 @@ func (a *Adapter) Unwrap(identity []byte, cs tls.ConnectionState) (*tls.SessionS
 		return nil, d, nil
 	}
 	return ss, d, nil
+}
+
+// goSessionState encodes s in crypto/tls's SessionState format (the
+// server form documented in crypto/tls/ticket.go), for a session that has no
+// crypto/tls state of its own. It carries the version, cipher suite,
+// creation time, secret and extended master secret flag; no certificates.
+// If a Go release changes the format, ParseSessionState refuses the bytes
+// and the adapter falls back to a full handshake.
+func goSessionState(s *format.State) []byte {
+	var b cryptobyte.Builder
+	b.AddUint16(s.Version)
+	b.AddUint8(1) // server
+	b.AddUint16(s.CipherSuite)
+	b.AddUint64(uint64(max(s.CreatedAt.Unix(), 0)))
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(s.Secret) })
+	b.AddUint24LengthPrefixed(func(*cryptobyte.Builder) {}) // extra
+	ems := uint8(0)
+	if s.ExtendedMasterSecret {
+		ems = 1
+	}
+	b.AddUint8(ems)
+	b.AddUint8(0)                                           // early_data
+	b.AddUint24LengthPrefixed(func(*cryptobyte.Builder) {}) // certificate_list
+	b.AddUint24LengthPrefixed(func(*cryptobyte.Builder) {}) // verified_chains
+	if s.Version < tls.VersionTLS13 {
+		b.AddUint16(0) // curve_id: not recorded
+	}
+	out, err := b.Bytes()
+	if err != nil {
+		return nil // a secret over 255 bytes: ParseSessionState refuses nil
+	}
+	return out
 }
 
 var (

@@ -45,7 +45,7 @@
 //	}
 //
 // [Session] keeps the version, cipher suite, master secret, creation time,
-// timeout, extended master secret flag and server name; the parser checks
+// timeout, extended master secret flag, server name and ALPN protocol; the parser checks
 // that the other fields are well-formed DER in order and skips them. The
 // peer certificate, if the server asked for one, is not verified again.
 //
@@ -72,9 +72,12 @@ import (
 	"time"
 )
 
+// KeyNameSize is the length of the key_name that starts every ticket.
+const KeyNameSize = 16
+
 // Sizes of the ticket fields.
 const (
-	nameSize = 16
+	nameSize = KeyNameSize
 	ivSize   = aes.BlockSize
 	macSize  = sha256.Size
 
@@ -289,6 +292,7 @@ type Session struct {
 	Timeout              time.Duration // timeout, or 0 if absent
 	ExtendedMasterSecret bool          // bit 0 of flags (SSL_SESS_FLAG_EXTMS)
 	ServerName           string        // tlsext_hostname (SNI), if any
+	ALPN                 string        // alpn_selected, if any
 }
 
 var (
@@ -311,8 +315,8 @@ func (s Session) String() string {
 	if !s.Created.IsZero() {
 		created = s.Created.UTC().Format(time.RFC3339)
 	}
-	return fmt.Sprintf("legacy.Session{version %#04x, cipher suite %#04x, master secret REDACTED (%d bytes), created %s, timeout %v, extended master secret %v, server name %q}",
-		s.Version, s.CipherSuite, len(s.MasterSecret), created, s.Timeout, s.ExtendedMasterSecret, s.ServerName)
+	return fmt.Sprintf("legacy.Session{version %#04x, cipher suite %#04x, master secret REDACTED (%d bytes), created %s, timeout %v, extended master secret %v, server name %q, alpn %q}",
+		s.Version, s.CipherSuite, len(s.MasterSecret), created, s.Timeout, s.ExtendedMasterSecret, s.ServerName, s.ALPN)
 }
 
 // GoString returns the same description as [Session.String].

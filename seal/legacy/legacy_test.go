@@ -241,10 +241,11 @@ func TestParseSession(t *testing.T) {
 			explicit(b, 13, func(b *cryptobyte.Builder) { b.AddASN1OctetString([]byte{1}) })
 		}), false},
 		{"flags-no-ems", withExtra(func(b *cryptobyte.Builder) { explicitInt(b, 13, 2) }), true},
+		{"alpn-not-octets", withExtra(func(b *cryptobyte.Builder) { explicitInt(b, 16, 1) }), false},
 		{"all-tags", withExtra(func(b *cryptobyte.Builder) {
 			for tag := asn1.Tag(3); tag <= 20; tag++ {
-				if tag == 6 {
-					explicit(b, 6, func(b *cryptobyte.Builder) { b.AddASN1OctetString([]byte("h")) })
+				if tag == 6 || tag == 16 { // server name and ALPN are OCTET STRINGs
+					explicit(b, tag, func(b *cryptobyte.Builder) { b.AddASN1OctetString([]byte("h")) })
 					continue
 				}
 				explicitInt(b, tag, 1)
@@ -391,7 +392,7 @@ func TestNoSecretsPrinted(t *testing.T) {
 			}
 		}
 	}
-	want := `legacy.Session{version 0x0303, cipher suite 0xc02f, master secret REDACTED (48 bytes), created 2030-03-17T17:46:40Z, timeout 2h0m0s, extended master secret true, server name "example.com"}`
+	want := `legacy.Session{version 0x0303, cipher suite 0xc02f, master secret REDACTED (48 bytes), created 2030-03-17T17:46:40Z, timeout 2h0m0s, extended master secret true, server name "example.com", alpn ""}`
 	if got := fmt.Sprint(s); got != want {
 		t.Errorf("Sprint(session) = %q, want %q", got, want)
 	}

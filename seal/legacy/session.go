@@ -26,6 +26,7 @@ const (
 	tagTimeout  = 2
 	tagHostname = 6
 	tagFlags    = 13
+	tagALPN     = 16
 )
 
 // parseSession parses OpenSSL's DER SSL_SESSION (see the package
@@ -77,8 +78,8 @@ func readExplicitInt(s *cryptobyte.String, tag asn1.Tag, out *int64) bool {
 
 // parseOptional parses the fields [3] to [20] of an SSL_SESSION: each at
 // most once, in order, explicitly tagged, and nothing after them. It keeps
-// the server name and the extended master secret flag and checks that the
-// other fields are well-formed DER elements.
+// the server name, the ALPN protocol and the extended master secret flag and
+// checks that the other fields are well-formed DER elements.
 func parseOptional(seq *cryptobyte.String, s *Session) bool {
 	prev := tagTimeout
 	for !seq.Empty() {
@@ -104,6 +105,12 @@ func parseOptional(seq *cryptobyte.String, s *Session) bool {
 				return false
 			}
 			s.ServerName = string(name)
+		case tagALPN:
+			var proto cryptobyte.String
+			if !field.ReadASN1(&proto, asn1.OCTET_STRING) || len(proto) == 0 || len(proto) > 255 {
+				return false
+			}
+			s.ALPN = string(proto)
 		case tagFlags:
 			var flags uint64
 			if !field.ReadASN1Integer(&flags) {

@@ -16,11 +16,14 @@
  *
  * options is a comma-separated list of: noems (the client refuses the
  * extended master secret), clientcert (the client presents a certificate,
- * which the server stores in the session).
+ * which the server stores in the session), alpn (the client offers "h2" and
+ * the server selects it), sessout=PATH (the client's session, ticket
+ * included, is written to PATH in PEM, as openssl s_client -sess_out does).
  *
  * Output, one "name value" per line: ticket, master (hex), cipher (the
  * 16-bit suite in hex), version (hex), time and timeout (seconds), ems (0
- * or 1), sni (the server name stored in the server's session).
+ * or 1), sni (the server name stored in the server's session), alpn (the
+ * protocol stored in the server's session, if any).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -108,6 +112,33 @@ static int accept_any(int ok, X509_STORE_CTX *ctx) {
     return 1;
 }
 
+static int select_h2(SSL *s, const unsigned char **out, unsigned char *outlen,
+                     const unsigned char *in, unsigned int inlen, void *arg) {
+    (void)s, (void)arg;
+    static const unsigned char h2[] = "h2";
+    for (unsigned int i = 0; i + 1 <= inlen; i += 1 + in[i])
+        if (in[i] == 2 && i + 3 <= inlen && memcmp(in + i + 1, h2, 2) == 0) {
+            *out = in + i + 1, *outlen = 2;
+            return SSL_TLSEXT_ERR_OK;
+        }
+    return SSL_TLSEXT_ERR_NOACK;
+}
+
+/* option_value returns the value of name=VALUE in the comma-separated opts,
+ * copied into buf, or NULL. */
+static const char *option_value(const char *opts, const char *name, char *buf, size_t n) {
+    const char *p = strstr(opts, name);
+    if (p == NULL)
+        return NULL;
+    p += strlen(name);
+    size_t len = strcspn(p, ",");
+    if (len == 0 || len >= n)
+        die("bad option value");
+    memcpy(buf, p, len);
+    buf[len] = 0;
+    return buf;
+}
+
 static int step(SSL *ssl, int *done) {
     if (*done)
         return 1;
@@ -122,7 +153,7 @@ static int step(SSL *ssl, int *done) {
 
 int main(int argc, char **argv) {
     if (argc != 4 && argc != 5)
-        die("usage: mkticket keys|cb128|cb256 <hex key> <cipher list> [noems,clientcert]");
+        die("usage: mkticket keys|cb128|cb256 <hex key> <cipher list> [noems,clientcert,alpn,sessout=PATH]");
     const char *opts = argc == 5 ? argv[4] : "";
     const char *mode = argv[1], *hexkey = argv[2];
     key_len = strlen(hexkey) / 2;
@@ -144,6 +175,11 @@ int main(int argc, char **argv) {
     SSL_CTX_set_tlsext_servername_callback(sctx, sni_cb);
     if (strstr(opts, "noems") != NULL)
         SSL_CTX_set_options(cctx, SSL_OP_NO_EXTENDED_MASTER_SECRET);
+    if (strstr(opts, "alpn") != NULL) {
+        if (SSL_CTX_set_alpn_protos(cctx, (const unsigned char *)"\x02h2", 3) != 0)
+            die("SSL_CTX_set_alpn_protos failed");
+        SSL_CTX_set_alpn_select_cb(sctx, select_h2, NULL);
+    }
     if (strstr(opts, "clientcert") != NULL) {
         self_signed(cctx);
         SSL_CTX_set_verify(sctx, SSL_VERIFY_PEER, accept_any);
@@ -198,6 +234,17 @@ int main(int argc, char **argv) {
     printf("ems %d\n", SSL_get_extms_support(server) == 1);
     const char *sni = SSL_SESSION_get0_hostname(ss);
     printf("sni %s\n", sni != NULL ? sni : "");
+    const unsigned char *alpn;
+    size_t alpn_len;
+    SSL_SESSION_get0_alpn_selected(ss, &alpn, &alpn_len);
+    if (alpn_len > 0)
+        printf("alpn %.*s\n", (int)alpn_len, alpn);
+    char path[4096];
+    if (option_value(opts, "sessout=", path, sizeof path) != NULL) {
+        FILE *f = fopen(path, "w");
+        if (f == NULL || !PEM_write_SSL_SESSION(f, cs) || fclose(f) != 0)
+            die("writing the session failed");
+    }
     SSL_SESSION_free(cs);
     SSL_free(client);
     SSL_free(server);
