@@ -58,10 +58,10 @@ type Handshake struct {
 	// IssuedKey and IssuedSize describe the last ticket issued.
 	IssuedKey  string
 	IssuedSize int
-	KeyName     string
-	ServerName  string
-	ALPN        string
-	Err         string
+	KeyName    string
+	ServerName string
+	ALPN       string
+	Err        string
 }
 
 // Server is a running TLS server.
