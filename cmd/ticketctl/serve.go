@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"expvar"
 	"flag"
 	"fmt"
@@ -19,12 +20,15 @@ import (
 
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/internal/server"
+	"github.com/tlsticket/tlsticket/keyfile"
 	"github.com/tlsticket/tlsticket/seal"
+	"github.com/tlsticket/tlsticket/seal/legacy"
 )
 
 // serveFlags are the flags of `ticketctl serve`.
 type serveFlags struct {
 	addr, versions, certFile, keyFile, policy, debugAddr, aead string
+	keysFile, nginxKeys, haproxyKeys                           string
 	lifetime, rotate                                           time.Duration
 	tickets                                                    int
 }
@@ -38,6 +42,9 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.certFile, "cert", "", "PEM certificate chain (default: a generated self-signed certificate)")
 	fs.StringVar(&f.keyFile, "key", "", "PEM private key for -cert")
 	fs.StringVar(&f.aead, "aead", "AES-256-GCM", "AEAD of the generated ticket keys")
+	fs.StringVar(&f.keysFile, "keys", "", "ticket key file (tlsticket format, see ticketctl keygen); default: a generated key")
+	fs.StringVar(&f.nginxKeys, "nginx-keys", "", "also open the tickets of an nginx server with this ssl_session_ticket_key file (migration)")
+	fs.StringVar(&f.haproxyKeys, "haproxy-keys", "", "also open the tickets of an HAProxy server with this tls-ticket-keys file (migration)")
 	fs.DurationVar(&f.lifetime, "lifetime", engine.DefaultLifetime, "ticket lifetime")
 	fs.IntVar(&f.tickets, "tickets", engine.DefaultNumTickets, "TLS 1.3 tickets per full handshake (crypto/tls sends one regardless)")
 	fs.DurationVar(&f.rotate, "rotate", 0, "rotate the ticket key this often, keeping the previous key decrypt-only (0: never)")
@@ -82,26 +89,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	a, err := seal.ParseAEAD(f.aead)
+	if f.rotate > 0 && f.keysFile != "" {
+		return errors.New("-rotate and -keys do not go together: the key file's schedule rotates the keys")
+	}
+	keys, describe, err := f.keyring(ctx, stdout)
 	if err != nil {
 		return err
 	}
-	key, err := seal.GenerateKey(a, nil)
+	opener, err := f.legacyOpener()
 	if err != nil {
 		return err
 	}
-	ring, err := seal.NewRing(nil, key)
-	if err != nil {
-		return err
-	}
-	keys := seal.NewKeyring(ring)
 	policy, err := server.Policy(f.policy)
 	if err != nil {
 		return err
 	}
 	cfg := server.Config{
 		Addr: f.addr, MinVersion: min, MaxVersion: max,
-		Engine: engine.Config{Keys: keys, Lifetime: f.lifetime, NumTickets: f.tickets, DecryptTicket: policy},
+		Engine: engine.Config{Keys: keys, Lifetime: f.lifetime, NumTickets: f.tickets, DecryptTicket: policy, Legacy: opener},
 		Logger: slog.New(slog.NewTextHandler(stdout, nil)),
 	}
 	if f.certFile != "" {
@@ -115,7 +120,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "ticketctl serve: listening on %s (TLS %s), ticket key %v\n", srv.Addr(), f.versions, key.Name())
+	fmt.Fprintf(stdout, "ticketctl serve: listening on %s (TLS %s), %s\n", srv.Addr(), f.versions, describe)
 	if f.debugAddr != "" {
 		if err := serveDebug(ctx, srv.Engine(), f.debugAddr, stdout); err != nil {
 			srv.Close()
@@ -124,7 +129,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if f.rotate > 0 {
+	if f.rotate > 0 && f.keysFile == "" {
+		a, _ := seal.ParseAEAD(f.aead)
 		go rotateEvery(ctx, keys, a, f.rotate, stdout)
 	}
 	<-ctx.Done()
@@ -132,6 +138,99 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	out, _ := json.MarshalIndent(srv.Engine().Metrics(), "", "  ")
 	fmt.Fprintf(stdout, "ticketctl serve: stopped; engine counters:\n%s\n", out)
 	return nil
+}
+
+// keyring returns the server's keys: from -keys (following the file's
+// schedule as time passes) or a generated key.
+func (f *serveFlags) keyring(ctx context.Context, stdout io.Writer) (*seal.Keyring, string, error) {
+	if f.keysFile == "" {
+		a, err := seal.ParseAEAD(f.aead)
+		if err != nil {
+			return nil, "", err
+		}
+		key, err := seal.GenerateKey(a, nil)
+		if err != nil {
+			return nil, "", err
+		}
+		ring, err := seal.NewRing(nil, key)
+		if err != nil {
+			return nil, "", err
+		}
+		return seal.NewKeyring(ring), "generated ticket key " + key.Name().String(), nil
+	}
+	file, err := os.Open(f.keysFile)
+	if err != nil {
+		return nil, "", err
+	}
+	defer file.Close()
+	sched, err := keyfile.Parse(file)
+	if err != nil {
+		return nil, "", err
+	}
+	ring, err := sched.RingAt(time.Now(), nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", f.keysFile, err)
+	}
+	keys := seal.NewKeyring(ring)
+	go followSchedule(ctx, keys, sched, stdout)
+	return keys, fmt.Sprintf("%d keys from %s, primary %v", len(sched.Keys()), f.keysFile, ring.Primary().Name()), nil
+}
+
+// followSchedule installs the schedule's ring at each of its phase changes.
+func followSchedule(ctx context.Context, keys *seal.Keyring, sched *seal.Schedule, stdout io.Writer) {
+	for {
+		next := sched.NextChange(time.Now())
+		if next.IsZero() {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(next)):
+		}
+		ring, err := sched.RingAt(time.Now(), nil)
+		if err != nil {
+			fmt.Fprintln(stdout, "ticketctl serve: key schedule:", err, "(keeping the current keys)")
+			continue
+		}
+		keys.Store(ring)
+		fmt.Fprintf(stdout, "ticketctl serve: key schedule moved on, primary %v\n", ring.Primary().Name())
+	}
+}
+
+// legacyOpener returns the opener for -nginx-keys and -haproxy-keys, or nil.
+func (f *serveFlags) legacyOpener() (*legacy.Opener, error) {
+	var keys []legacy.Key
+	if f.nginxKeys != "" {
+		file, err := os.Open(f.nginxKeys)
+		if err != nil {
+			return nil, err
+		}
+		k, err := keyfile.ParseNginx(file)
+		file.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.nginxKeys, err)
+		}
+		keys = append(keys, legacy.Key(k))
+	}
+	if f.haproxyKeys != "" {
+		file, err := os.Open(f.haproxyKeys)
+		if err != nil {
+			return nil, err
+		}
+		ks, err := keyfile.ParseHAProxy(file)
+		file.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.haproxyKeys, err)
+		}
+		for _, k := range ks {
+			keys = append(keys, legacy.Key(k))
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	return legacy.NewOpener(keys...)
 }
 
 // serveDebug serves the engine's counters through expvar on addr.

@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tlsticket/tlsticket/keyfile"
+	"github.com/tlsticket/tlsticket/seal"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server's goroutines.
@@ -36,17 +42,8 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, []string{"-addr", "127.0.0.1:0", "-policy", "renew"}, &out, &errOut) }()
-	addrRE := regexp.MustCompile(`listening on (\S+) `)
-	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
-			addr = m[1]
-		}
-	}
-	if addr == "" {
-		cancel()
-		t.Fatalf("serve did not start: %s %s %v", out.String(), errOut.String(), <-done)
-	}
+	defer cancel()
+	addr := waitListening(t, &out, &errOut)
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: v, MaxVersion: v, ClientSessionCache: tls.NewLRUClientSessionCache(2)}
 		for i := 0; i < 2; i++ {
@@ -79,9 +76,79 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// TestServeKeyFiles serves with a tlsticket key file and an nginx key file
+// for migration.
+func TestServeKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Now()
+	entry, err := keyfile.GenerateEntry(seal.AES128GCM, seal.Phases{
+		Announce: now.Add(-2 * time.Hour), Activate: now.Add(-time.Hour),
+		DecryptOnly: now.Add(time.Hour), Retire: now.Add(2 * time.Hour),
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kf bytes.Buffer
+	if err := keyfile.Write(&kf, []keyfile.KeyEntry{entry}); err != nil {
+		t.Fatal(err)
+	}
+	keysPath, nginxPath := filepath.Join(dir, "keys.txt"), filepath.Join(dir, "nginx.key")
+	if err := os.WriteFile(keysPath, kf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(nginxPath, bytes.Repeat([]byte{9, 8, 7, 6}, 20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-addr", "127.0.0.1:0", "-keys", keysPath, "-nginx-keys", nginxPath}, &out, &errOut)
+	}()
+	addr := waitListening(t, &out, &errOut)
+	cfg := &tls.Config{InsecureSkipVerify: true, ClientSessionCache: tls.NewLRUClientSessionCache(2)}
+	for i := 0; i < 2; i++ {
+		c, err := tls.Dial("tcp", addr, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(c)
+		if got := c.ConnectionState().DidResume; got != (i == 1) {
+			t.Errorf("connection %d: resumed %v", i, got)
+		}
+		c.Close()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	key, err := entry.Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "1 keys from "+keysPath+", primary "+key.Name().String()) ||
+		!strings.Contains(out.String(), "key="+key.Name().String()) {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
+
+// waitListening returns the address serve prints once it listens.
+func waitListening(t *testing.T, out, errOut *syncBuffer) string {
+	t.Helper()
+	addrRE := regexp.MustCompile(`listening on (\S+) `)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := addrRE.FindStringSubmatch(out.String()); m != nil {
+			return m[1]
+		}
+	}
+	t.Fatalf("serve did not start: %s %s", out.String(), errOut.String())
+	return ""
+}
+
 func TestServeFlags(t *testing.T) {
 	var out, errOut syncBuffer
-	for _, args := range [][]string{{"-versions", "1.1"}, {"-policy", "sometimes"}, {"-aead", "ROT13"}} {
+	for _, args := range [][]string{{"-versions", "1.1"}, {"-policy", "sometimes"}, {"-aead", "ROT13"},
+		{"-keys", "/nonexistent"}, {"-nginx-keys", "/nonexistent"}, {"-keys", "x", "-rotate", "1h"}} {
 		if err := serve(context.Background(), append([]string{"-addr", "127.0.0.1:0"}, args...), &out, &errOut); err == nil {
 			t.Errorf("serve %v: no error", args)
 		}
