@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -45,7 +46,7 @@ func (e *Engine) Issue(s *format.State, nonce []byte) (*Issued, error) {
 	var out Issued
 	s.CreatedAt = e.now()
 	s.Lifetime = e.lifetimeFor(s.Version)
-	s.Binding = e.binding
+	s.Binding = bytes.Clone(e.binding) // the caller and gen_cb own s: never hand them the engine's slice
 	out.Lifetime = s.Lifetime
 	switch s.Version {
 	case format.VersionTLS12:

@@ -32,6 +32,10 @@ func (a Alert) String() string {
 		return "illegal_parameter"
 	case AlertDecodeError:
 		return "decode_error"
+	case AlertDecryptError:
+		return "decrypt_error"
+	case AlertMissingExtension:
+		return "missing_extension"
 	case AlertInternalError:
 		return "internal_error"
 	}
@@ -268,7 +272,7 @@ func (e *Engine) openLegacy(ticket []byte) (*format.State, []byte, bool) {
 		ExtendedMasterSecret: ls.ExtendedMasterSecret && ls.Version == format.VersionTLS12,
 		ServerName:           ls.ServerName,
 		ALPN:                 ls.ALPN,
-		Binding:              e.binding,
+		Binding:              bytes.Clone(e.binding),
 	}, bytes.Clone(ticket[:legacy.KeyNameSize]), true
 }
 
