@@ -3,6 +3,7 @@ module github.com/tlsticket/tlsticket
 go 1.26.0
 
 require (
+	github.com/cloudflare/circl v1.6.5
 	github.com/google/go-cmp v0.7.0
 	github.com/redis/go-redis/v9 v9.23.0
 	golang.org/x/crypto v0.59.0

@@ -1,0 +1,699 @@
+package main
+
+// The key management commands: keygen, rotate, inspect, export, import
+// and keypair. Each is a func(args, stdout, stderr) int that returns the
+// exit code: 0 on success, 1 on failure, 2 for bad usage. None prints a
+// secret unless asked to (inspect -show-secrets), and every file that holds
+// a secret is written with mode 0600.
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tlsticket/tlsticket/format"
+	"github.com/tlsticket/tlsticket/keydist"
+	"github.com/tlsticket/tlsticket/keyfile"
+	"github.com/tlsticket/tlsticket/seal"
+)
+
+// errKeysUsage marks an error as bad usage (exit code 2).
+var errKeysUsage = errors.New("usage")
+
+// usageErr returns an error that exits with code 2.
+func keysUsageErr(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errKeysUsage, fmt.Sprintf(format, args...))
+}
+
+// exit reports err for command name and returns the exit code.
+func keysExit(name string, err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errKeysUsage):
+		fmt.Fprintf(stderr, "ticketctl %s: %s\n", name, strings.TrimPrefix(err.Error(), errKeysUsage.Error()+": "))
+		return 2
+	}
+	fmt.Fprintf(stderr, "ticketctl %s: %v\n", name, err)
+	return 1
+}
+
+// newFlags returns a flag set for command name whose usage line is usage.
+func keysFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("ticketctl "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: ticketctl "+name+" "+usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args, refusing positional arguments beyond maxArgs.
+func keysParse(fs *flag.FlagSet, args []string, maxArgs int) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errKeysUsage, err)
+	}
+	if fs.NArg() > maxArgs {
+		return keysUsageErr("unexpected argument %q", fs.Arg(maxArgs))
+	}
+	return nil
+}
+
+// parseNow returns the time of a -now flag: RFC 3339, or the current time
+// if empty.
+func keysNow(s string) (time.Time, error) {
+	if s == "" {
+		return time.Now(), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, keysUsageErr("-now: want an RFC 3339 time such as 2030-01-02T15:04:05Z")
+	}
+	return t, nil
+}
+
+// keySchedule holds the timing flags shared by keygen and rotate.
+type keySchedule struct {
+	aead                            string
+	rotation, announce, decryptOnly time.Duration
+}
+
+func (s *keySchedule) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.aead, "aead", seal.DefaultAEAD.String(), "`AEAD` of the new keys: AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305, XChaCha20-Poly1305 or XAES-256-GCM")
+	fs.DurationVar(&s.rotation, "rotation", seal.DefaultRotation, "how long each key seals (its active phase)")
+	fs.DurationVar(&s.announce, "announce", seal.DefaultAnnounce, "how long each key opens before it seals")
+	fs.DurationVar(&s.decryptOnly, "decrypt-only", seal.DefaultDecryptOnly, "how long each key opens after it stops sealing")
+}
+
+func (s *keySchedule) check() error {
+	if s.rotation <= 0 || s.announce < 0 || s.decryptOnly < 0 {
+		return keysUsageErr("-rotation must be positive, -announce and -decrypt-only not negative")
+	}
+	return nil
+}
+
+// phases returns the phases of a key announced at announce and active from
+// activate for the rotation.
+func (s *keySchedule) phases(announce, activate time.Time) seal.Phases {
+	end := activate.Add(s.rotation)
+	return seal.Phases{Announce: announce, Activate: activate, DecryptOnly: end, Retire: end.Add(s.decryptOnly)}
+}
+
+// writeNew writes data to a new file at path with mode perm, refusing to
+// replace an existing file, or to stdout if path is empty.
+func writeNew(path string, data []byte, perm os.FileMode, stdout io.Writer) error {
+	if path == "" {
+		_, err := stdout.Write(data)
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
+}
+
+// replaceFile replaces the file at path with data, atomically (a
+// temporary file in the same directory, then a rename), with mode 0600.
+func replaceFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	defer os.Remove(name) // after a successful rename, there is nothing to remove
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(name, path)
+}
+
+// readEntries reads the key file at path.
+func readEntries(path string) ([]keyfile.KeyEntry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	entries, err := keyfile.ParseEntries(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return entries, nil
+}
+
+// clearEntries clears the secrets of entries.
+func clearEntries(entries []keyfile.KeyEntry) {
+	for i := range entries {
+		entries[i].Clear()
+	}
+}
+
+// encodeEntries returns the key file of entries. The caller clears it.
+func encodeEntries(entries []keyfile.KeyEntry) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(len(keyfile.Header) + 1 + 256*len(entries)) // no copies left by growing
+	if err := keyfile.Write(&b, entries); err != nil {
+		clear(b.Bytes()[:b.Cap()])
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// cmdKeygen is `ticketctl keygen`: it writes a new key file of -count keys
+// chained in time, in tlsticket's format (the first key active at -now,
+// each next one announced -announce before the previous one stops
+// sealing), or a raw nginx ssl_session_ticket_key (48 or 80 bytes) or an
+// HAProxy tls-ticket-keys file (base64 lines of 48 or 80 bytes, at least
+// 3), to -o with mode 0600 or to stdout.
+func cmdKeygen(args []string, stdout, stderr io.Writer) int {
+	fs := keysFlags("keygen", "[-format tlsticket|nginx48|nginx80|haproxy|haproxy80] [-count n] [-aead name] [-rotation d] [-announce d] [-decrypt-only d] [-now time] [-o file]", stderr)
+	var sch keySchedule
+	sch.register(fs)
+	formatName := fs.String("format", "tlsticket", "key file `format`: tlsticket, nginx48, nginx80, haproxy (48-byte keys) or haproxy80")
+	count := fs.Int("count", 0, "number of keys (default 1, or 3 for haproxy)")
+	now := fs.String("now", "", "activation `time` of the first key, RFC 3339 (default: now)")
+	out := fs.String("o", "", "write to `file` (mode 0600, must not exist) instead of stdout")
+	err := keysParse(fs, args, 0)
+	if err == nil {
+		err = keysGen(&sch, *formatName, *count, *now, *out, stdout)
+	}
+	return keysExit("keygen", err, stderr)
+}
+
+func keysGen(sch *keySchedule, formatName string, count int, nowFlag, out string, stdout io.Writer) error {
+	var data []byte
+	defer func() { clear(data) }()
+	switch formatName {
+	case "tlsticket":
+		a, err := seal.ParseAEAD(sch.aead)
+		if err != nil {
+			return keysUsageErr("-aead: %v", err)
+		}
+		if err := sch.check(); err != nil {
+			return err
+		}
+		now, err := keysNow(nowFlag)
+		if err != nil {
+			return err
+		}
+		if count == 0 {
+			count = 1
+		}
+		if count < 1 || count > 1000 {
+			return keysUsageErr("-count must be 1 to 1000")
+		}
+		entries := make([]keyfile.KeyEntry, 0, count)
+		defer func() { clearEntries(entries) }()
+		for i := range count {
+			activate := now.Add(time.Duration(i) * sch.rotation)
+			announce := activate.Add(-sch.announce)
+			if i == 0 {
+				announce = activate // nothing else holds it: it seals at once
+			}
+			e, err := keyfile.GenerateEntry(a, sch.phases(announce, activate), nil)
+			if err != nil {
+				return err
+			}
+			entries = append(entries, e)
+		}
+		if data, err = encodeEntries(entries); err != nil {
+			return err
+		}
+	case "nginx48", "nginx80":
+		if count > 1 {
+			return keysUsageErr("nginx reads one key per file: -count must be 1")
+		}
+		data = make([]byte, map[string]int{"nginx48": 48, "nginx80": 80}[formatName])
+		rand.Read(data)
+	case "haproxy", "haproxy80":
+		if count == 0 {
+			count = keyfile.HAProxyTicketsNo
+		}
+		if count < keyfile.HAProxyTicketsNo || count > 1000 {
+			return keysUsageErr("HAProxy needs -count %d to 1000 keys", keyfile.HAProxyTicketsNo)
+		}
+		size := map[string]int{"haproxy": 48, "haproxy80": 80}[formatName]
+		raw := make([]byte, size)
+		defer clear(raw)
+		for range count {
+			rand.Read(raw)
+			data = base64.StdEncoding.AppendEncode(data, raw)
+			data = append(data, '\n')
+		}
+	default:
+		return keysUsageErr("unknown -format %q", formatName)
+	}
+	return writeNew(out, data, 0o600, stdout)
+}
+
+// cmdRotate is `ticketctl rotate`: it reads the key file -keys, drops the
+// keys retired at -now, appends a new key that activates when the last key
+// stops sealing (or -announce after -now, if that is later, so that every
+// member holds it for the whole announce period) and writes the file back
+// atomically with mode 0600.
+func cmdRotate(args []string, stdout, stderr io.Writer) int {
+	fs := keysFlags("rotate", "-keys file [-aead name] [-rotation d] [-announce d] [-decrypt-only d] [-now time]", stderr)
+	var sch keySchedule
+	sch.register(fs)
+	keysFile := fs.String("keys", "", "key `file` to rotate, in tlsticket's format (required)")
+	now := fs.String("now", "", "current `time`, RFC 3339 (default: now)")
+	err := keysParse(fs, args, 0)
+	if err == nil {
+		aeadSet := false
+		fs.Visit(func(f *flag.Flag) { aeadSet = aeadSet || f.Name == "aead" })
+		err = keysRotate(&sch, aeadSet, *keysFile, *now, stdout)
+	}
+	return keysExit("rotate", err, stderr)
+}
+
+func keysRotate(sch *keySchedule, aeadSet bool, path, nowFlag string, stdout io.Writer) error {
+	if path == "" {
+		return keysUsageErr("-keys is required")
+	}
+	if err := sch.check(); err != nil {
+		return err
+	}
+	now, err := keysNow(nowFlag)
+	if err != nil {
+		return err
+	}
+	entries, err := readEntries(path)
+	defer func() { clearEntries(entries) }()
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return fmt.Errorf("%s: %w", path, keyfile.ErrNoKeys)
+	}
+	// last is the key that seals longest.
+	last := slices.IndexFunc(entries, func(e keyfile.KeyEntry) bool {
+		return !slices.ContainsFunc(entries, func(o keyfile.KeyEntry) bool { return o.DecryptOnly.After(e.DecryptOnly) })
+	})
+	a := entries[last].AEAD
+	if aeadSet {
+		if a, err = seal.ParseAEAD(sch.aead); err != nil {
+			return keysUsageErr("-aead: %v", err)
+		}
+	}
+	sealsUntil := entries[last].DecryptOnly
+	activate, announce := sealsUntil, sealsUntil.Add(-sch.announce)
+	var note string
+	switch earliest := now.Add(sch.announce); {
+	case !sealsUntil.After(now):
+		// No key seals: the new one seals at once, before other members
+		// can hold it; their tickets from it give full handshakes.
+		activate, announce = now, now
+		note = " (no key was sealing: the new key seals at once)"
+	case sealsUntil.Before(earliest):
+		// Give every member the whole announce period: the last key
+		// seals until the new one activates.
+		activate, announce = earliest, now
+		d := earliest.Sub(sealsUntil)
+		entries[last].DecryptOnly = earliest
+		entries[last].Retire = entries[last].Retire.Add(d)
+		note = fmt.Sprintf(" (the previous key seals %v longer)", d)
+	}
+	kept := slices.DeleteFunc(slices.Clone(entries), func(e keyfile.KeyEntry) bool { return e.At(now) == seal.PhaseRetired })
+	dropped := len(entries) - len(kept)
+	e, err := keyfile.GenerateEntry(a, sch.phases(announce, activate), nil)
+	if err != nil {
+		return err
+	}
+	entries = append(entries, e) // cleared on return with the others
+	kept = append(kept, e)
+	data, err := encodeEntries(kept)
+	defer clear(data)
+	if err != nil {
+		return err
+	}
+	if err := replaceFile(path, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: dropped %d retired keys, added %v announce=%s activate=%s%s; %d keys\n",
+		path, dropped, a, keysStamp(e.Announce), keysStamp(e.Activate), note, len(kept))
+	return nil
+}
+
+// stamp formats t in UTC, RFC 3339.
+func keysStamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// cmdInspect is `ticketctl inspect`: it decodes a sealed ticket's header,
+// given in hex or base64 on the command line or in a file (-in: raw bytes,
+// hex or base64), and with -keys opens it and prints the session state,
+// with its secrets redacted unless -show-secrets.
+func cmdInspect(args []string, stdout, stderr io.Writer) int {
+	fs := keysFlags("inspect", "[-keys file] [-show-secrets] [-now time] {-in file | ticket}", stderr)
+	keysFile := fs.String("keys", "", "open the ticket with the keys of this key `file`")
+	in := fs.String("in", "", "read the ticket from `file` (raw, hex or base64)")
+	show := fs.Bool("show-secrets", false, "print the session secret, application data and embedded state")
+	now := fs.String("now", "", "`time` at which to report key phases, RFC 3339 (default: now)")
+	err := keysParse(fs, args, 1)
+	if err == nil {
+		err = keysInspect(fs.Arg(0), *in, *keysFile, *now, *show, stdout)
+	}
+	return keysExit("inspect", err, stderr)
+}
+
+func keysInspect(arg, in, keysFile, nowFlag string, show bool, stdout io.Writer) error {
+	if (arg == "") == (in == "") {
+		return keysUsageErr("give a ticket or -in file, not both")
+	}
+	now, err := keysNow(nowFlag)
+	if err != nil {
+		return err
+	}
+	raw := []byte(arg)
+	if in != "" {
+		if raw, err = os.ReadFile(in); err != nil {
+			return err
+		}
+	}
+	ticket := decodeTicket(raw, in != "")
+	st, err := format.ParseSealedTicket(ticket)
+	if err != nil {
+		return fmt.Errorf("not a tlsticket sealed ticket (%d bytes): %w", len(ticket), err)
+	}
+	fmt.Fprintf(stdout, "version:           %d\n", ticket[0])
+	fmt.Fprintf(stdout, "aead:              %v\n", st.AEAD)
+	fmt.Fprintf(stdout, "key name:          %x\n", st.KeyName)
+	fmt.Fprintf(stdout, "nonce length:      %d\n", len(st.Nonce))
+	fmt.Fprintf(stdout, "ciphertext length: %d (tag included)\n", len(st.Ciphertext))
+	if keysFile == "" {
+		return nil
+	}
+	entries, err := readEntries(keysFile)
+	defer func() { clearEntries(entries) }()
+	if err != nil {
+		return err
+	}
+	for i, e := range entries {
+		k, err := e.Key()
+		if err != nil {
+			return fmt.Errorf("%s: key %d: %w", keysFile, i+1, err)
+		}
+		if k.Name() != st.KeyName {
+			continue
+		}
+		fmt.Fprintf(stdout, "key:               key %d of %s, %v, %v at %s\n", i+1, keysFile, e.AEAD, e.At(now), keysStamp(now))
+		ring, err := seal.NewRing(nil, k)
+		if err != nil {
+			return err
+		}
+		pt, err := ring.Open(nil, ticket, nil)
+		defer clear(pt)
+		if err != nil {
+			return fmt.Errorf("the ticket does not open under its key: %w", err)
+		}
+		s, err := format.ParseState(pt)
+		if err != nil {
+			return fmt.Errorf("the ticket opened but its session state does not parse: %w", err)
+		}
+		printState(stdout, s, show)
+		return nil
+	}
+	return fmt.Errorf("no key of %s has key name %x", keysFile, st.KeyName)
+}
+
+// decodeTicket decodes a ticket given as hex or base64 (standard or URL,
+// padded or not), ignoring surrounding space. If raw decodes as neither
+// and fromFile, it is the ticket itself.
+func decodeTicket(raw []byte, fromFile bool) []byte {
+	s := strings.TrimSpace(string(raw))
+	if b, err := hex.DecodeString(s); err == nil {
+		return b
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b
+		}
+	}
+	if fromFile {
+		return raw
+	}
+	return []byte(s)
+}
+
+// printState prints a session state, redacting its secret, application
+// data and embedded state unless show.
+func printState(w io.Writer, s *format.State, show bool) {
+	secret := func(b []byte) string {
+		if show {
+			return hex.EncodeToString(b) + " (" + strconv.Itoa(len(b)) + " bytes)"
+		}
+		return "REDACTED (" + strconv.Itoa(len(b)) + " bytes; -show-secrets to print)"
+	}
+	version := map[uint16]string{format.VersionTLS12: "TLS 1.2", format.VersionTLS13: "TLS 1.3"}[s.Version]
+	certs := 0
+	for _, c := range s.PeerCertificates {
+		certs += len(c)
+	}
+	fmt.Fprintln(w, "session:")
+	fmt.Fprintf(w, "  protocol version:       %s (%#04x)\n", version, s.Version)
+	fmt.Fprintf(w, "  cipher suite:           %#04x\n", s.CipherSuite)
+	fmt.Fprintf(w, "  secret:                 %s\n", secret(s.Secret))
+	fmt.Fprintf(w, "  created:                %s\n", keysStamp(s.CreatedAt))
+	fmt.Fprintf(w, "  lifetime:               %d s (expires %s)\n", s.Lifetime, keysStamp(s.Expires()))
+	fmt.Fprintf(w, "  age add:                %d\n", s.AgeAdd)
+	fmt.Fprintf(w, "  max early data:         %d\n", s.MaxEarlyData)
+	fmt.Fprintf(w, "  extended master secret: %t\n", s.ExtendedMasterSecret)
+	fmt.Fprintf(w, "  server name:            %q\n", s.ServerName)
+	fmt.Fprintf(w, "  alpn:                   %q\n", s.ALPN)
+	binding := hex.EncodeToString(s.Binding)
+	if binding == "" {
+		binding = "(none)"
+	}
+	fmt.Fprintf(w, "  binding:                %s\n", binding)
+	fmt.Fprintf(w, "  peer certificates:      %d (%d bytes)\n", len(s.PeerCertificates), certs)
+	fmt.Fprintf(w, "  app data:               %s\n", secret(s.AppData))
+	fmt.Fprintf(w, "  embedded state:         %s\n", secret(s.Embedded))
+}
+
+// readKeyText reads a key file written by keypair: the text form of a key
+// and one newline. The caller clears the result.
+func readKeyText(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b, []byte("\n")), nil
+}
+
+// cmdExport is `ticketctl export`: it seals the keys of a key file to a
+// member's public key, signed by the publisher's key, as a bundle of
+// -fleet at -epoch, and writes the sealed bundle to -o or stdout.
+func cmdExport(args []string, stdout, stderr io.Writer) int {
+	fs := keysFlags("export", "-keys file -to member.pub -signer publisher.key -fleet name [-epoch n] [-o file]", stderr)
+	keysFile := fs.String("keys", "", "key `file` to export (required)")
+	to := fs.String("to", "", "the member's public key `file` (required)")
+	signer := fs.String("signer", "", "the publisher's private key `file` (required)")
+	fleet := fs.String("fleet", "", "fleet `name` (required)")
+	epoch := fs.Uint64("epoch", 0, "publication `number`, greater than the last one the member installed (default: the Unix time in seconds)")
+	out := fs.String("o", "", "write the sealed bundle to `file` instead of stdout")
+	err := keysParse(fs, args, 0)
+	if err == nil {
+		err = keysExport(*keysFile, *to, *signer, *fleet, *epoch, *out, stdout)
+	}
+	return keysExit("export", err, stderr)
+}
+
+func keysExport(keysFile, to, signer, fleet string, epoch uint64, out string, stdout io.Writer) error {
+	if keysFile == "" || to == "" || signer == "" || fleet == "" {
+		return keysUsageErr("-keys, -to, -signer and -fleet are required")
+	}
+	if epoch == 0 {
+		epoch = uint64(time.Now().Unix())
+	}
+	text, err := readKeyText(to)
+	if err != nil {
+		return err
+	}
+	member, err := keydist.ParseMemberPublicKeyText(text)
+	if err != nil {
+		return fmt.Errorf("%s: %w", to, err)
+	}
+	text, err = readKeyText(signer)
+	defer clear(text)
+	if err != nil {
+		return err
+	}
+	publisher, err := keydist.ParsePublisherKeyText(text)
+	if err != nil {
+		return fmt.Errorf("%s: %w", signer, err)
+	}
+	entries, err := readEntries(keysFile)
+	defer func() { clearEntries(entries) }()
+	if err != nil {
+		return err
+	}
+	sealed, err := keydist.Seal(&keydist.Bundle{Fleet: fleet, Epoch: epoch, Keys: entries}, member, publisher, nil)
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		_, err = stdout.Write(sealed)
+		return err
+	}
+	if err := os.WriteFile(out, sealed, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: fleet %s epoch %d, %d keys, sealed to member %v\n", out, fleet, epoch, len(entries), member.ID())
+	return nil
+}
+
+// cmdImport is `ticketctl import`: it opens a sealed bundle with the
+// member's private key, checks the publisher's signature, the fleet and
+// that the epoch is greater than -after, and writes its keys as a key file
+// to -o (replaced atomically, mode 0600) or stdout.
+func cmdImport(args []string, stdout, stderr io.Writer) int {
+	fs := keysFlags("import", "-in bundle -member member.key -publisher publisher.pub -fleet name [-after n] [-o file]", stderr)
+	in := fs.String("in", "", "sealed bundle `file` (required)")
+	memberFile := fs.String("member", "", "the member's private key `file` (required)")
+	publisherFile := fs.String("publisher", "", "the publisher's public key `file` (required)")
+	fleet := fs.String("fleet", "", "the member's fleet `name` (required)")
+	after := fs.Uint64("after", 0, "refuse a bundle whose epoch is not greater than this `epoch`, the last one installed")
+	out := fs.String("o", "", "write the key file to `file` (mode 0600) instead of stdout")
+	err := keysParse(fs, args, 0)
+	if err == nil {
+		err = keysImport(*in, *memberFile, *publisherFile, *fleet, *after, *out, stdout)
+	}
+	return keysExit("import", err, stderr)
+}
+
+func keysImport(in, memberFile, publisherFile, fleet string, after uint64, out string, stdout io.Writer) error {
+	if in == "" || memberFile == "" || publisherFile == "" || fleet == "" {
+		return keysUsageErr("-in, -member, -publisher and -fleet are required")
+	}
+	text, err := readKeyText(memberFile)
+	defer clear(text)
+	if err != nil {
+		return err
+	}
+	member, err := keydist.ParseMemberKeyText(text)
+	if err != nil {
+		return fmt.Errorf("%s: %w", memberFile, err)
+	}
+	ptext, err := readKeyText(publisherFile)
+	if err != nil {
+		return err
+	}
+	publisher, err := keydist.ParsePublisherPublicKeyText(ptext)
+	if err != nil {
+		return fmt.Errorf("%s: %w", publisherFile, err)
+	}
+	sealed, err := os.ReadFile(in)
+	if err != nil {
+		return err
+	}
+	b, err := keydist.Open(sealed, member, publisher, after)
+	if err != nil {
+		return fmt.Errorf("%s: %w", in, err)
+	}
+	defer b.Clear()
+	if b.Fleet != fleet {
+		return fmt.Errorf("%s: %w: %q, not %q", in, keydist.ErrWrongFleet, b.Fleet, fleet)
+	}
+	data, err := encodeEntries(b.Keys)
+	defer clear(data)
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		_, err = stdout.Write(data)
+		return err
+	}
+	if err := replaceFile(out, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: fleet %s epoch %d, %d keys\n", out, b.Fleet, b.Epoch, len(b.Keys))
+	return nil
+}
+
+// cmdKeypair is `ticketctl keypair`: it generates a member key pair (X-Wing,
+// to which bundles are sealed) or a publisher key pair (Ed25519, which
+// signs them) and writes the public key to -pub (mode 0644) and the private
+// key to -priv (mode 0600). Neither file may exist.
+func cmdKeypair(args []string, stdout, stderr io.Writer) int {
+	fs := keysFlags("keypair", "[-kind member|publisher] -pub file -priv file", stderr)
+	kind := fs.String("kind", "member", "`kind` of key pair: member (X-Wing) or publisher (Ed25519)")
+	pub := fs.String("pub", "", "public key `file` to create (required)")
+	priv := fs.String("priv", "", "private key `file` to create, mode 0600 (required)")
+	err := keysParse(fs, args, 0)
+	if err == nil {
+		err = keysKeypair(*kind, *pub, *priv, stdout)
+	}
+	return keysExit("keypair", err, stderr)
+}
+
+func keysKeypair(kind, pub, priv string, stdout io.Writer) error {
+	if pub == "" || priv == "" {
+		return keysUsageErr("-pub and -priv are required")
+	}
+	var pubText, privText []byte
+	var id keydist.KeyID
+	switch kind {
+	case "member":
+		k, err := keydist.GenerateMemberKey(nil)
+		if err != nil {
+			return err
+		}
+		pubText, _ = k.Public().MarshalText()
+		privText, _ = k.MarshalText()
+		id = k.Public().ID()
+	case "publisher":
+		k, err := keydist.GeneratePublisherKey(nil)
+		if err != nil {
+			return err
+		}
+		pubText, _ = k.Public().MarshalText()
+		privText, _ = k.MarshalText()
+		id = k.Public().ID()
+	default:
+		return keysUsageErr("-kind must be member or publisher")
+	}
+	privText = append(privText, '\n')
+	defer clear(privText)
+	if err := writeNew(priv, privText, 0o600, nil); err != nil {
+		return err
+	}
+	if err := writeNew(pub, append(pubText, '\n'), 0o644, nil); err != nil {
+		os.Remove(priv)
+		return err
+	}
+	fmt.Fprintf(stdout, "%s key pair %s: public %s, private %s\n", kind, id, pub, priv)
+	return nil
+}
