@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"log/slog"
 	"os"
 	"strconv"
@@ -43,25 +44,10 @@ var advVersions = []struct {
 	v    uint16
 }{{"TLSv12", format.VersionTLS12}, {"TLSv13", format.VersionTLS13}}
 
-// advClock is a clock that only moves when told to.
-type advClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *advClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *advClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // advKey returns a deterministic key of AEAD a named after label.
+// advClock is the shared fake clock of internal/fakeclock.
+type advClock = fakeclock.Clock
+
 func advKey(t *testing.T, a seal.AEAD, label string) *seal.Key {
 	t.Helper()
 	sum := sha256.Sum256([]byte("tlsticket adversarial key " + label))
@@ -88,7 +74,7 @@ type adv struct {
 
 func newAdv(t *testing.T, adjust func(*engine.Config)) *adv {
 	t.Helper()
-	a := &adv{clock: &advClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}}
+	a := &adv{clock: fakeclock.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))}
 	a.store = resumption.NewMemoryStore(resumption.MemoryStoreConfig{Time: a.clock.Now})
 	a.clock.Advance(resumption.DefaultFreshnessWindow + time.Second)
 	a.k = []*seal.Key{

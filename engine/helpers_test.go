@@ -3,9 +3,9 @@ package engine
 import (
 	"bufio"
 	"crypto/sha256"
+	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +15,9 @@ import (
 )
 
 // testKey returns a deterministic key named after label.
+// fakeClock is the shared fake clock of internal/fakeclock.
+type fakeClock = fakeclock.Clock
+
 func testKey(t *testing.T, label string) *seal.Key {
 	t.Helper()
 	sum := sha256.Sum256([]byte("tlsticket test key " + label))
@@ -34,26 +37,8 @@ func testRing(t *testing.T, primary *seal.Key, decryptOnly ...*seal.Key) *seal.R
 	return r
 }
 
-// fakeClock is an injected clock that tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
 func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	return fakeclock.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 }
 
 // testSession returns the state a TLS stack would hand to Issue.

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -33,6 +34,9 @@ type detReader struct {
 	r  *rand.ChaCha8
 }
 
+// fakeClock is the shared fake clock of internal/fakeclock.
+type fakeClock = fakeclock.Clock
+
 func newDetReader(label string) *detReader {
 	return &detReader{r: rand.NewChaCha8(sha256.Sum256([]byte("tlsticket fuzz rand " + label)))}
 }
@@ -41,24 +45,6 @@ func (d *detReader) Read(p []byte) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.r.Read(p)
-}
-
-// fakeClock is a clock that only moves when told to.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // testKey returns a deterministic key of AEAD a named after label.
@@ -133,7 +119,7 @@ const (
 // calls and returns the default. It then issues the seed tickets.
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
-	f := &fixture{clock: &fakeClock{t: epoch}, issued: map[string]*issued{}}
+	f := &fixture{clock: fakeclock.New(epoch), issued: map[string]*issued{}}
 	store := resumption.NewMemoryStore(resumption.MemoryStoreConfig{Time: f.clock.Now})
 	f.clock.Advance(resumption.DefaultFreshnessWindow + time.Second)
 	keys := []*seal.Key{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"runtime"
 	"strings"
 	"sync"
@@ -17,26 +18,11 @@ import (
 // maxBytesPerEntry is the documented memory cap of a MemoryStore record.
 const maxBytesPerEntry = 128
 
-// fakeClock is an injected clock; tests move it instead of sleeping.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// fakeClock is the shared fake clock of internal/fakeclock.
+type fakeClock = fakeclock.Clock
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return fakeclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // newWarmStore returns a store whose startup window has passed.
@@ -295,7 +281,7 @@ func BenchmarkMemoryStore(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			binary.BigEndian.PutUint64(key, uint64(i))
-			clock.now = clock.now.Add(100 * time.Microsecond)
+			clock.Advance(100 * time.Microsecond)
 			if fresh, err := s.CheckAndStore(ctx, key, resumption.DefaultFreshnessWindow); !fresh || err != nil {
 				b.Fatalf("call %d: %v, %v", i, fresh, err)
 			}

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -13,32 +13,10 @@ import (
 // t0 is the base time of the schedule tests.
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// fakeClock is a settable clock for Rotator tests. It is safe for
-// concurrent use.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// fakeClock is the shared fake clock of internal/fakeclock.
+type fakeClock = fakeclock.Clock
 
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{t: t} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newFakeClock(t time.Time) *fakeClock { return fakeclock.New(t) }
 
 // hours returns t0 plus h hours.
 func hours(h float64) time.Time {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"io"
 	"log/slog"
 	"strings"
@@ -24,24 +25,6 @@ import (
 // testTimeout bounds each Redis call in tests.
 const testTimeout = 500 * time.Millisecond
 
-// clock is a settable test clock, shared by members and engines.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // node is one fleet member with its engine.
 type node struct {
 	id     string
@@ -60,6 +43,9 @@ type fleet struct {
 	nodes     []*node
 }
 
+// clock is the shared fake clock of internal/fakeclock.
+type clock = fakeclock.Clock
+
 func newFleet(t *testing.T, n int, start time.Time) *fleet {
 	t.Helper()
 	srv := redistest.Start(t)
@@ -67,7 +53,7 @@ func newFleet(t *testing.T, n int, start time.Time) *fleet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fleet{srv: srv, clock: &clock{t: start}, prefix: "test:" + t.Name() + ":"}
+	f := &fleet{srv: srv, clock: fakeclock.New(start), prefix: "test:" + t.Name() + ":"}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	opts := rediskeys.Options{Prefix: f.prefix, Timeout: testTimeout, Time: f.clock.Now, Logger: quiet}
 	f.publisher = rediskeys.NewPublisher(srv.NewClient(t), pub, opts)
