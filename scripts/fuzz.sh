@@ -2,22 +2,34 @@
 # fuzz.sh runs every native fuzz target in the module for the given time
 # (default 10s) and prints one summary line per target:
 #   <package> <target> execs=<n> new=<n> result=<ok|FAIL>
+# FUZZJOBS (default 1) targets run at once, each with one fuzzing worker
+# when FUZZJOBS > 1, so that a long run of every target fits the machine.
 # It exits non-zero if any target fails; the failing input is written under
 # the package's testdata/fuzz/<target>/ by go test.
 set -u
 t=${1:-10s}
-status=0
+jobs=${FUZZJOBS:-1}
+list=$(mktemp)
 for f in $(git ls-files '*_test.go'); do
 	dir=$(dirname "$f")
 	for name in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(f \*testing\.F).*/\1/p' "$f"); do
-		log=$(mktemp)
-		if go test -run='^$' -fuzz="^${name}\$" -fuzztime="$t" "./$dir" >"$log" 2>&1; then res=ok; else res=FAIL; status=1; fi
-		last=$(grep 'execs:' "$log" | tail -n 1)
-		execs=$(echo "$last" | sed -n 's/.*execs: \([0-9]*\).*/\1/p')
-		new=$(echo "$last" | sed -n 's/.*new interesting: \([0-9]*\).*/\1/p')
-		echo "$dir $name execs=${execs:-0} new=${new:-0} result=$res"
-		[ "$res" = FAIL ] && sed -n '1,40p' "$log"
-		rm -f "$log"
+		echo "$dir $name" >>"$list"
 	done
 done
-exit $status
+parallel=""
+[ "$jobs" -gt 1 ] && parallel="-parallel=1"
+export t parallel
+xargs -P "$jobs" -L 1 sh -c '
+	dir=$0 name=$1
+	log=$(mktemp)
+	if go test -run="^\$" -fuzz="^${name}\$" -fuzztime="$t" $parallel "./$dir" >"$log" 2>&1; then res=ok; else res=FAIL; fi
+	last=$(grep "execs:" "$log" | tail -n 1)
+	execs=$(echo "$last" | sed -n "s/.*execs: \([0-9]*\).*/\1/p")
+	new=$(echo "$last" | sed -n "s/.*new interesting: \([0-9]*\).*/\1/p")
+	echo "$dir $name execs=${execs:-0} new=${new:-0} result=$res"
+	if [ "$res" = FAIL ]; then sed -n "1,40p" "$log"; rm -f "$log"; exit 255; fi
+	rm -f "$log"
+' <"$list"
+status=$?
+rm -f "$list"
+[ "$status" -eq 0 ] || exit 1
