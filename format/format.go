@@ -180,6 +180,11 @@ func readUint24LengthPrefixed(s *cryptobyte.String, out *[]byte) bool {
 }
 
 // readUint64 reads a big-endian uint64.
+// appendUint24 appends n as a 24-bit big-endian length; n must fit.
+func appendUint24(b []byte, n int) []byte {
+	return append(b, byte(n>>16), byte(n>>8), byte(n))
+}
+
 func readUint64(s *cryptobyte.String, out *uint64) bool {
 	var hi, lo uint32
 	if !s.ReadUint32(&hi) || !s.ReadUint32(&lo) {
@@ -222,26 +227,34 @@ func readExtensions(s cryptobyte.String, exts *[]Extension) bool {
 // extensionsLen returns the encoded length of exts, or an error if an
 // extension is too long or a type repeats.
 func extensionsLen(structure string, exts []Extension) (int, error) {
-	var seen extensionSet
 	n := 0
-	for _, e := range exts {
+	for i, e := range exts {
 		if len(e.Data) > maxUint16 {
 			return 0, tooLarge(structure, "extension_data")
 		}
-		if !seen.add(e.Type) {
-			return 0, invalid(structure, "extensions (duplicate "+e.Type.String()+")")
-		}
 		n += 4 + len(e.Data)
+		if len(exts) > shortExtensionList {
+			continue
+		}
+		for _, prev := range exts[:i] {
+			if prev.Type == e.Type {
+				return 0, invalid(structure, "extensions (duplicate "+e.Type.String()+")")
+			}
+		}
+	}
+	if len(exts) > shortExtensionList {
+		var seen extensionSet
+		for _, e := range exts {
+			if !seen.add(e.Type) {
+				return 0, invalid(structure, "extensions (duplicate "+e.Type.String()+")")
+			}
+		}
 	}
 	return n, nil
 }
 
-// addExtensions appends exts, in order, without a length prefix.
-func addExtensions(b *cryptobyte.Builder, exts []Extension) {
-	for _, e := range exts {
-		b.AddUint16(uint16(e.Type))
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-			b.AddBytes(e.Data)
-		})
-	}
-}
+// shortExtensionList is the length up to which extensionsLen looks for
+// duplicates pairwise: an encoder runs for every ticket, and clearing an
+// 8 KiB extensionSet costs more than a few comparisons.
+const shortExtensionList = 16
+

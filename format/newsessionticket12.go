@@ -1,6 +1,11 @@
 package format
 
-import "golang.org/x/crypto/cryptobyte"
+import (
+	"encoding/binary"
+	"slices"
+
+	"golang.org/x/crypto/cryptobyte"
+)
 
 // NewSessionTicketTLS12 is the TLS 1.2 NewSessionTicket handshake message of
 // RFC 5077, Section 3.3, with its 4-byte handshake header:
@@ -56,13 +61,12 @@ func (m *NewSessionTicketTLS12) Append(dst []byte) ([]byte, error) {
 	if len(m.Ticket) > maxUint16 {
 		return nil, tooLarge("NewSessionTicketTLS12", "ticket")
 	}
-	b := cryptobyte.NewBuilder(dst)
-	b.AddUint8(uint8(HandshakeNewSessionTicket))
-	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
-		b.AddUint32(m.LifetimeHint)
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-			b.AddBytes(m.Ticket)
-		})
-	})
-	return b.Bytes()
+	// Written directly, without cryptobyte's allocating nested builders:
+	// a NewSessionTicket is built for every ticket issued.
+	b := slices.Grow(dst, 4+4+2+len(m.Ticket))
+	b = append(b, byte(HandshakeNewSessionTicket))
+	b = appendUint24(b, 4+2+len(m.Ticket))
+	b = binary.BigEndian.AppendUint32(b, m.LifetimeHint)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Ticket)))
+	return append(b, m.Ticket...), nil
 }

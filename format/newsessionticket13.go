@@ -2,6 +2,7 @@ package format
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -111,22 +112,22 @@ func (m *NewSessionTicketTLS13) Append(dst []byte) ([]byte, error) {
 		}
 	}
 	// The body is at most 4+4+1+255+2+65535+2+65534 bytes, well under 2^24.
-	b := cryptobyte.NewBuilder(dst)
-	b.AddUint8(uint8(HandshakeNewSessionTicket))
-	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
-		b.AddUint32(m.Lifetime)
-		b.AddUint32(m.AgeAdd)
-		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
-			b.AddBytes(m.Nonce)
-		})
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-			b.AddBytes(m.Ticket)
-		})
-		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-			addExtensions(b, m.Extensions)
-		})
-	})
-	return b.Bytes()
+	// Written directly, without cryptobyte's allocating nested builders: a
+	// NewSessionTicket is built for every ticket issued.
+	body := 4 + 4 + 1 + len(m.Nonce) + 2 + len(m.Ticket) + 2 + extsLen
+	b := slices.Grow(dst, 4+body)
+	b = append(b, byte(HandshakeNewSessionTicket))
+	b = appendUint24(b, body)
+	b = binary.BigEndian.AppendUint32(b, m.Lifetime)
+	b = binary.BigEndian.AppendUint32(b, m.AgeAdd)
+	b = append(append(b, byte(len(m.Nonce))), m.Nonce...)
+	b = append(binary.BigEndian.AppendUint16(b, uint16(len(m.Ticket))), m.Ticket...)
+	b = binary.BigEndian.AppendUint16(b, uint16(extsLen))
+	for _, e := range m.Extensions {
+		b = binary.BigEndian.AppendUint16(b, uint16(e.Type))
+		b = append(binary.BigEndian.AppendUint16(b, uint16(len(e.Data))), e.Data...)
+	}
+	return b, nil
 }
 
 // EarlyDataExtension returns the early_data extension of a NewSessionTicket,

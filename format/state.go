@@ -1,9 +1,11 @@
 package format
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -195,45 +197,41 @@ func (st *State) Append(dst []byte) ([]byte, error) {
 	if err := st.check(); err != nil {
 		return nil, err
 	}
-	var ems uint8
+	// A State is encoded on every ticket issued, so this encoder writes the
+	// bytes directly instead of through cryptobyte's nested builders, which
+	// allocate one child per length prefix. check has bounded every length;
+	// the fuzz targets hold this encoding to ParseState byte for byte.
+	certsLen := 0
+	for _, c := range st.PeerCertificates {
+		certsLen += 3 + len(c)
+	}
+	n := 1 + 2 + 2 + 1 + len(st.Secret) + 8 + 4 + 4 + 4 + 1 +
+		1 + len(st.ServerName) + 1 + len(st.ALPN) + 1 + len(st.Binding) +
+		3 + certsLen + 2 + len(st.AppData) + 3 + len(st.Embedded)
+	b := slices.Grow(dst, n)
+	b = append(b, stateVersion)
+	b = binary.BigEndian.AppendUint16(b, st.Version)
+	b = binary.BigEndian.AppendUint16(b, st.CipherSuite)
+	b = append(append(b, byte(len(st.Secret))), st.Secret...)
+	b = binary.BigEndian.AppendUint64(b, uint64(st.CreatedAt.UnixMilli()))
+	b = binary.BigEndian.AppendUint32(b, st.Lifetime)
+	b = binary.BigEndian.AppendUint32(b, st.AgeAdd)
+	b = binary.BigEndian.AppendUint32(b, st.MaxEarlyData)
+	var ems byte
 	if st.ExtendedMasterSecret {
 		ems = 1
 	}
-	b := cryptobyte.NewBuilder(dst)
-	b.AddUint8(stateVersion)
-	b.AddUint16(st.Version)
-	b.AddUint16(st.CipherSuite)
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
-		b.AddBytes(st.Secret)
-	})
-	b.AddUint64(uint64(st.CreatedAt.UnixMilli()))
-	b.AddUint32(st.Lifetime)
-	b.AddUint32(st.AgeAdd)
-	b.AddUint32(st.MaxEarlyData)
-	b.AddUint8(ems)
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
-		b.AddBytes([]byte(st.ServerName))
-	})
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
-		b.AddBytes([]byte(st.ALPN))
-	})
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
-		b.AddBytes(st.Binding)
-	})
-	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
-		for _, c := range st.PeerCertificates {
-			b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
-				b.AddBytes(c)
-			})
-		}
-	})
-	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-		b.AddBytes(st.AppData)
-	})
-	b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
-		b.AddBytes(st.Embedded)
-	})
-	return b.Bytes()
+	b = append(b, ems)
+	b = append(append(b, byte(len(st.ServerName))), st.ServerName...)
+	b = append(append(b, byte(len(st.ALPN))), st.ALPN...)
+	b = append(append(b, byte(len(st.Binding))), st.Binding...)
+	b = appendUint24(b, certsLen)
+	for _, c := range st.PeerCertificates {
+		b = append(appendUint24(b, len(c)), c...)
+	}
+	b = append(binary.BigEndian.AppendUint16(b, uint16(len(st.AppData))), st.AppData...)
+	b = append(appendUint24(b, len(st.Embedded)), st.Embedded...)
+	return b, nil
 }
 
 // Expires returns the time the session expires: CreatedAt plus Lifetime
