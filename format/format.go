@@ -257,4 +257,3 @@ func extensionsLen(structure string, exts []Extension) (int, error) {
 // duplicates pairwise: an encoder runs for every ticket, and clearing an
 // 8 KiB extensionSet costs more than a few comparisons.
 const shortExtensionList = 16
-
