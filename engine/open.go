@@ -227,10 +227,14 @@ func (e *Engine) status(version uint16, ticket []byte) (status.Status, *format.S
 	if len(ticket) == 0 {
 		return status.Empty, nil, nil
 	}
-	pt, opened, err := e.keys.OpenKey(make([]byte, 0, len(ticket)), ticket, nil)
+	// One allocation holds the key name and the plaintext, which the
+	// session's byte fields alias.
+	buf := make([]byte, seal.KeyNameSize, seal.KeyNameSize+len(ticket))
+	pt, opened, err := e.keys.OpenKey(buf[seal.KeyNameSize:], ticket, nil)
 	var keyName []byte
 	if err == nil || !errors.Is(err, seal.ErrMalformed) {
-		keyName = append([]byte(nil), opened.Name[:]...)
+		keyName = buf[:seal.KeyNameSize:seal.KeyNameSize]
+		copy(keyName, opened.Name[:])
 	}
 	if err != nil {
 		if s, name, ok := e.openLegacy(ticket); ok {
