@@ -197,7 +197,7 @@ func (r *Ring) Seal(dst, plaintext, additionalData []byte) ([]byte, error) {
 		return nil, fmt.Errorf("seal: failed to read nonce: %w", err)
 	}
 	k.c.Seal(out[headerSize+n:headerSize+n], nonce, plaintext, ad)
-	k.c.seals.Add(1)
+	k.c.countSeal(nonce[0])
 	if buf != nil {
 		putAD(buf)
 	}

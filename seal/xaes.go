@@ -47,6 +47,14 @@ const (
 	xaesLabel = 0x58
 )
 
+// NewXAES256GCM returns XAES-256-GCM (https://c2sp.org/XAES-256-GCM) under
+// the 32-byte key as a bare cipher.AEAD with 24-byte nonces, for callers
+// that want the construction without a key ring (benchmarks, other
+// protocols). Tickets sealed under a [Ring] use it through [XAES256GCM].
+func NewXAES256GCM(key []byte) (cipher.AEAD, error) {
+	return newXAES(key)
+}
+
 // newXAES returns XAES-256-GCM under the 32-byte key.
 func newXAES(key []byte) (*xaesGCM, error) {
 	if len(key) != 32 {

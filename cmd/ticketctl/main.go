@@ -6,6 +6,9 @@
 //	                  through the decision paths, with a readable trace
 //	ticketctl serve   run a TLS server with the engine: one log line per
 //	                  handshake, counters on exit and through expvar
+//	ticketctl bench   run the benchmark suite and print a table
+//	ticketctl keygen, rotate, inspect, export, import, keypair
+//	                  manage ticket keys and fleet key bundles
 package main
 
 import (
@@ -37,6 +40,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "bench":
+		return bench(args[1:], stdout, stderr)
+	case "keygen":
+		return cmdKeygen(args[1:], stdout, stderr)
+	case "rotate":
+		return cmdRotate(args[1:], stdout, stderr)
+	case "inspect":
+		return cmdInspect(args[1:], stdout, stderr)
+	case "export":
+		return cmdExport(args[1:], stdout, stderr)
+	case "import":
+		return cmdImport(args[1:], stdout, stderr)
+	case "keypair":
+		return cmdKeypair(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
@@ -55,5 +72,14 @@ commands:
          decision paths (status -> return -> outcome, tickets to send),
          including a key rotation
   serve  run a TLS server with the engine, logging one line per handshake
-         (ticketctl serve -h for its flags)`)
+         (ticketctl serve -h for its flags)
+  bench  run the benchmark suite and print a table (ticketctl bench -h)
+
+key management (each with -h for its flags):
+  keygen   write a new key file (tlsticket, nginx or HAProxy format)
+  rotate   add the next scheduled key to a key file, drop retired ones
+  inspect  decode a ticket's header; with -keys, open it (secrets redacted)
+  export   seal a key file to a fleet member with HPKE (X-Wing)
+  import   open a sealed key bundle into a key file
+  keypair  generate a member (X-Wing) or publisher (Ed25519) key pair`)
 }
