@@ -17,7 +17,6 @@ import (
 	"os"
 
 	"github.com/tlsticket/tlsticket/internal/benchsuite"
-	"github.com/tlsticket/tlsticket/internal/plot"
 )
 
 func main() {
@@ -54,7 +53,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	results := benchsuite.Merge(runs)
-	if err := writePlot(*out, benchsuite.NewSet(results)); err != nil {
+	if err := benchsuite.WritePlot(*out, benchsuite.NewSet(results)); err != nil {
 		fmt.Fprintln(stderr, "benchplot:", err)
 		return 1
 	}
@@ -78,17 +77,4 @@ func parse(name string, stdin io.Reader) ([]benchsuite.Result, error) {
 	}
 	defer f.Close()
 	return benchsuite.ParseGoTest(f)
-}
-
-// writePlot renders the plot of s to the file name.
-func writePlot(name string, s *benchsuite.Set) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return err
-	}
-	if err := plot.Encode(f, benchsuite.Plot(s)); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

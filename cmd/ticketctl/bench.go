@@ -4,11 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 
 	"github.com/tlsticket/tlsticket/internal/benchsuite"
-	"github.com/tlsticket/tlsticket/internal/plot"
 )
 
 // bench runs the benchmark suite of internal/benchsuite through
@@ -66,7 +64,7 @@ func bench(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *plotFile != "" {
-		if err := writeBenchPlot(*plotFile, benchsuite.NewSet(results)); err != nil {
+		if err := benchsuite.WritePlot(*plotFile, benchsuite.NewSet(results)); err != nil {
 			fmt.Fprintln(stderr, "ticketctl bench: -plot:", err)
 			return 1
 		}
@@ -76,17 +74,4 @@ func bench(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// writeBenchPlot renders the throughput plot of s to the file name.
-func writeBenchPlot(name string, s *benchsuite.Set) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return err
-	}
-	if err := plot.Encode(f, benchsuite.Plot(s)); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

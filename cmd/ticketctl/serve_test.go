@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,23 +17,8 @@ import (
 	"github.com/tlsticket/tlsticket/seal"
 )
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the shared one of internal/testkit.
+type syncBuffer = testkit.SyncBuffer
 
 // TestServe runs `ticketctl serve`, resumes a session with a Go client in
 // each version, and checks the per-handshake log and the counters on exit.

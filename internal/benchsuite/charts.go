@@ -3,6 +3,7 @@ package benchsuite
 import (
 	"image"
 	"image/color"
+	"os"
 	"strconv"
 
 	"github.com/tlsticket/tlsticket/internal/plot"
@@ -61,4 +62,17 @@ func series(s *Set, label string, c color.RGBA, dashed bool, name func(size stri
 // Plot renders [Charts] of s side by side.
 func Plot(s *Set) *image.RGBA {
 	return plot.Render(PlotWidth, PlotHeight, Charts(s)...)
+}
+
+// WritePlot renders the throughput plot of s to the PNG file name.
+func WritePlot(name string, s *Set) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := plot.Encode(f, Plot(s)); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

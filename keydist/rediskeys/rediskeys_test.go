@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"github.com/tlsticket/tlsticket/internal/fakeclock"
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -286,23 +286,8 @@ func TestRunNotified(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is the shared one of internal/testkit.
+type syncBuffer = testkit.SyncBuffer
 
 // TestPollNothingPublished checks that a member with nothing published
 // keeps its local key.
