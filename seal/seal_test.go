@@ -659,3 +659,56 @@ func TestPanics(t *testing.T) {
 		})
 	}
 }
+
+// TestRingMaxKeys checks the bound of the constant-time name index.
+func TestRingMaxKeys(t *testing.T) {
+	k, err := GenerateKey(AES128GCM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	many := make([]*Key, MaxRingKeys)
+	for i := range many {
+		many[i] = k
+	}
+	if _, err := NewRing(nil, k, many...); err == nil {
+		t.Fatalf("NewRing accepted %d keys", 1+len(many))
+	}
+}
+
+// TestRingLookupSharedBucket opens tickets of keys whose names share a
+// first byte, which the name index buckets together.
+func TestRingLookupSharedBucket(t *testing.T) {
+	byFirst := map[byte][]*Key{}
+	var pair []*Key
+	for i := 0; pair == nil; i++ {
+		secret := make([]byte, 16)
+		secret[0], secret[1], secret[2] = byte(i), byte(i>>8), 1
+		k, err := NewKey(AES128GCM, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := k.Name()
+		byFirst[n[0]] = append(byFirst[n[0]], k)
+		if len(byFirst[n[0]]) == 2 {
+			pair = byFirst[n[0]]
+		}
+	}
+	r, err := NewRing(nil, pair[0], pair[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range pair {
+		one, err := NewRing(nil, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ticket, err := one.Seal(nil, []byte("state"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt, o, err := r.OpenKey(nil, ticket, nil)
+		if err != nil || string(pt) != "state" || o.Primary != (i == 0) {
+			t.Errorf("key %d: %q primary %v err %v", i, pt, o.Primary, err)
+		}
+	}
+}
