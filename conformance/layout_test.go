@@ -82,17 +82,19 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
-// TestCoreHasNoRedis checks that importing the core pulls no Redis client:
-// Redis-backed stores live in their own subpackages.
+// TestCoreHasNoRedis checks that importing the core pulls no Redis client
+// and no circl: Redis-backed stores and HPKE key distribution live in their
+// own packages.
 func TestCoreHasNoRedis(t *testing.T) {
 	checked := 0
 	for _, p := range listPackages(t) {
 		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
-		if strings.Contains(rel, "redis") || strings.HasPrefix(rel, "cmd/") || rel == "conformance" || strings.HasPrefix(rel, "internal/deps") {
+		if strings.Contains(rel, "redis") || strings.HasPrefix(rel, "keydist") || strings.HasPrefix(rel, "cmd/") ||
+			rel == "conformance" || rel == "benchmarks" || strings.HasPrefix(rel, "internal/") || rel == "fuzz" {
 			continue
 		}
 		for _, d := range p.Deps {
-			if strings.Contains(d, "redis") {
+			if strings.Contains(d, "redis") || strings.Contains(d, "cloudflare/circl") {
 				t.Errorf("%s depends on %s", rel, d)
 			}
 		}

@@ -5,6 +5,6 @@ set -eu
 allowed='^(golang.org/x/crypto|golang.org/x/sys|github.com/cloudflare/circl|github.com/google/go-cmp|github.com/redis/go-redis/v9)$'
 bad=$(go list -m -f '{{if and (not .Main) (not .Indirect)}}{{.Path}}{{end}}' all | grep -Ev "$allowed" || true)
 if [ -n "$bad" ]; then echo "check-deps: dependencies outside the allow-list:"; echo "$bad"; exit 1; fi
-core=$(go list -deps ./format ./seal ./status ./resumption ./engine | grep -E 'redis' || true)
-if [ -n "$core" ]; then echo "check-deps: core packages import Redis:"; echo "$core"; exit 1; fi
+core=$(go list -deps ./format ./seal/... ./status ./resumption ./engine/... ./keyfile | grep -E 'redis|cloudflare/circl' || true)
+if [ -n "$core" ]; then echo "check-deps: core packages import Redis or circl:"; echo "$core"; exit 1; fi
 echo "check-deps: ok"
