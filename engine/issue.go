@@ -91,7 +91,9 @@ func (e *Engine) Issue(s *format.State, nonce []byte) (*Issued, error) {
 func (e *Engine) seal(s *format.State) ([]byte, error) {
 	bp := plaintextPool.Get().(*[]byte)
 	defer func() {
-		clear((*bp)[:cap(*bp)])
+		// Only the encoded prefix was written: every use clears what it
+		// wrote, and a grown buffer starts zeroed.
+		clear(*bp)
 		plaintextPool.Put(bp)
 	}()
 	pt, err := s.Append((*bp)[:0])
