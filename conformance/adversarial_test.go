@@ -44,18 +44,13 @@ var advVersions = []struct {
 	v    uint16
 }{{"TLSv12", format.VersionTLS12}, {"TLSv13", format.VersionTLS13}}
 
-// advKey returns a deterministic key of AEAD a named after label.
 // advClock is the shared fake clock of internal/fakeclock.
 type advClock = fakeclock.Clock
 
+// advKey returns a deterministic key of AEAD a named after label.
 func advKey(t *testing.T, a seal.AEAD, label string) *seal.Key {
 	t.Helper()
-	sum := sha256.Sum256([]byte("tlsticket adversarial key " + label))
-	k, err := seal.NewKey(a, sum[:a.KeySize()])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return testkit.Key(t, a, "adversarial "+label)
 }
 
 // adv is an engine under attack: a ring whose primary key is AES-256-GCM
@@ -1103,7 +1098,7 @@ func TestAdversarialNoSecretsInOutput(t *testing.T) {
 	sec.add("key secret", keySecret)
 	sec.add("derived AEAD key", aeadKey(t, seal.ChaCha20Poly1305, keySecret))
 	for _, label := range []string{"primary", "decrypt-only"} {
-		s := sha256.Sum256([]byte("tlsticket adversarial key " + label))
+		s := testkit.KeySecret("adversarial " + label)
 		sec.add(label+" key secret", s[:])
 		sec.add(label+" AEAD key", aeadKey(t, seal.AES256GCM, s[:]))
 	}

@@ -3,9 +3,9 @@ package conformance
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"encoding/pem"
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"io"
 	"net"
 	"os"
@@ -39,21 +39,12 @@ func need(t *testing.T, bin string) string {
 
 func interopKey(t *testing.T, label string) *seal.Key {
 	t.Helper()
-	sum := sha256.Sum256([]byte("interop " + label))
-	k, err := seal.NewKey(seal.AES256GCM, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return testkit.Key(t, seal.AES256GCM, "interop "+label)
 }
 
 func ring(t *testing.T, primary *seal.Key, old ...*seal.Key) *seal.Ring {
 	t.Helper()
-	r, err := seal.NewRing(nil, primary, old...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return testkit.Ring(t, primary, old...)
 }
 
 func startServer(t *testing.T, version uint16, keys *seal.Keyring, cfg func(*engine.Config)) *server.Server {

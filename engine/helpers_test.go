@@ -2,8 +2,8 @@ package engine
 
 import (
 	"bufio"
-	"crypto/sha256"
 	"github.com/tlsticket/tlsticket/internal/fakeclock"
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"os"
 	"strings"
 	"testing"
@@ -14,27 +14,18 @@ import (
 	"github.com/tlsticket/tlsticket/status"
 )
 
-// testKey returns a deterministic key named after label.
 // fakeClock is the shared fake clock of internal/fakeclock.
 type fakeClock = fakeclock.Clock
 
+// testKey returns a deterministic key named after label.
 func testKey(t *testing.T, label string) *seal.Key {
 	t.Helper()
-	sum := sha256.Sum256([]byte("tlsticket test key " + label))
-	k, err := seal.NewKey(seal.AES256GCM, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return testkit.Key(t, seal.AES256GCM, label)
 }
 
 func testRing(t *testing.T, primary *seal.Key, decryptOnly ...*seal.Key) *seal.Ring {
 	t.Helper()
-	r, err := seal.NewRing(nil, primary, decryptOnly...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return testkit.Ring(t, primary, decryptOnly...)
 }
 
 func newFakeClock() *fakeClock {

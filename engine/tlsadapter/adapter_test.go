@@ -2,10 +2,10 @@ package tlsadapter
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"io"
 	"net"
 	"sync"
@@ -45,21 +45,12 @@ func newFixture(t *testing.T) *fixture {
 
 func newKey(t *testing.T, label string) *seal.Key {
 	t.Helper()
-	sum := sha256.Sum256([]byte(label))
-	k, err := seal.NewKey(seal.AES128GCM, sum[:16])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return testkit.Key(t, seal.AES128GCM, label)
 }
 
 func newRing(t *testing.T, primary *seal.Key, old ...*seal.Key) *seal.Ring {
 	t.Helper()
-	r, err := seal.NewRing(nil, primary, old...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return testkit.Ring(t, primary, old...)
 }
 
 // server returns a server config with the engine installed; cfg adjusts the
