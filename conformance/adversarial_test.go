@@ -100,9 +100,9 @@ func (a *adv) engine(t *testing.T, adjust func(*engine.Config)) *engine.Engine {
 	t.Helper()
 	cfg := &engine.Config{
 		Keys: a.keys, Time: a.clock.Now, MaxEarlyData: 16384, ReplayStore: a.store,
-		DecryptTicket: func(s *format.State, _ []byte, st status.Status) status.Return {
+		DecryptTicket: func(ti engine.TicketInfo) status.Return {
 			a.calls.Add(1)
-			return status.Default(st)
+			return status.Default(ti.Status)
 		},
 	}
 	if adjust != nil {
@@ -187,7 +187,7 @@ func rawHello(t *testing.T, ids []format.PSKIdentity, psks []*resumption.PSK, ad
 		}
 		o.Binders = append(o.Binders, make([]byte, n))
 	}
-	ch := &testkit.ClientHello{ServerName: advSNI, ALPN: []string{advALPN}, Modes: []uint8{format.PSKModeDHEKE}, PSKs: o}
+	ch := &testkit.ClientHello{ServerName: advSNI, ALPN: []string{advALPN}, Modes: []format.PSKMode{format.PSKModeDHEKE}, PSKs: o}
 	if adjust != nil {
 		adjust(ch)
 	}
@@ -230,7 +230,7 @@ func (a *adv) selectHello(e *engine.Engine, msg []byte, suite uint16, sni, alpn 
 // attack.
 func mustResume(t *testing.T, e *engine.Engine, v uint16, ticket []byte) {
 	t.Helper()
-	d, err := e.Open(v, true, ticket)
+	d, err := e.Open(advConn(v), true, ticket)
 	if err != nil || !d.Resumed {
 		t.Fatalf("control: Open(%#x, genuine ticket) = resumed %v, fallback %v, error %v", v, d.Resumed, d.Fallback, err)
 	}
@@ -240,7 +240,7 @@ func mustResume(t *testing.T, e *engine.Engine, v uint16, ticket []byte) {
 // empty TLS 1.2 ticket, the empty-identity abort for TLS 1.3), no session.
 func mustNotOpen(t *testing.T, e *engine.Engine, v uint16, ticket []byte) {
 	t.Helper()
-	d, err := e.Open(v, true, ticket)
+	d, err := e.Open(advConn(v), true, ticket)
 	switch {
 	case len(ticket) == 0 && v == format.VersionTLS13:
 		if !errors.Is(err, engine.ErrEmptyIdentity) {
@@ -423,12 +423,12 @@ func versionConfusion() []confusion {
 		{"TLSv12-ticket-in-TLSv13-Open", engine.ErrVersionMismatch, func(t *testing.T, a *adv) (engine.Decision, error) {
 			tk := a.issue(t, a.e, format.VersionTLS12, nil)
 			mustResume(t, a.e, format.VersionTLS12, tk)
-			return a.e.Open(format.VersionTLS13, true, tk)
+			return a.e.Open(advConn(format.VersionTLS13), true, tk)
 		}},
 		{"TLSv13-ticket-in-TLSv12-Open", engine.ErrVersionMismatch, func(t *testing.T, a *adv) (engine.Decision, error) {
 			tk := a.issue(t, a.e, format.VersionTLS13, nil)
 			mustResume(t, a.e, format.VersionTLS13, tk)
-			return a.e.Open(format.VersionTLS12, true, tk)
+			return a.e.Open(advConn(format.VersionTLS12), true, tk)
 		}},
 		{"TLSv12-ticket-in-SelectTLS13", engine.ErrVersionMismatch, func(t *testing.T, a *adv) (engine.Decision, error) {
 			// The client knows the TLS 1.2 master secret: 48 bytes, a valid
@@ -448,11 +448,11 @@ func contextConfusion() []confusion {
 	return []confusion{
 		{"SNI-TLSv12", engine.ErrServerNameMismatch, func(t *testing.T, a *adv) (engine.Decision, error) {
 			tk := a.issue(t, a.e, format.VersionTLS12, nil)
-			return a.e.OpenConn(engine.ConnInfo{Version: format.VersionTLS12, ServerName: "evil.example", ALPN: advALPN}, true, tk)
+			return a.e.Open(engine.ConnInfo{Version: format.VersionTLS12, ServerName: "evil.example", ALPN: advALPN}, true, tk)
 		}},
 		{"SNI-absent-at-issue-TLSv12", engine.ErrServerNameMismatch, func(t *testing.T, a *adv) (engine.Decision, error) {
 			tk := a.issue(t, a.e, format.VersionTLS12, func(s *format.State) { s.ServerName = "" })
-			return a.e.OpenConn(engine.ConnInfo{Version: format.VersionTLS12, ServerName: advSNI, ALPN: advALPN}, true, tk)
+			return a.e.Open(engine.ConnInfo{Version: format.VersionTLS12, ServerName: advSNI, ALPN: advALPN}, true, tk)
 		}},
 		{"SNI-SelectTLS13", engine.ErrServerNameMismatch, func(t *testing.T, a *adv) (engine.Decision, error) {
 			msg := a.hello(t, []*resumption.ClientTicket{a.clientTicket(t, a.e)}, nil)
@@ -464,7 +464,7 @@ func contextConfusion() []confusion {
 		}},
 		{"ALPN-TLSv12", engine.ErrALPNMismatch, func(t *testing.T, a *adv) (engine.Decision, error) {
 			tk := a.issue(t, a.e, format.VersionTLS12, nil)
-			return a.e.OpenConn(engine.ConnInfo{Version: format.VersionTLS12, ServerName: advSNI, ALPN: "http/1.1"}, true, tk)
+			return a.e.Open(engine.ConnInfo{Version: format.VersionTLS12, ServerName: advSNI, ALPN: "http/1.1"}, true, tk)
 		}},
 		{"ALPN-SelectTLS13", engine.ErrALPNMismatch, func(t *testing.T, a *adv) (engine.Decision, error) {
 			msg := a.hello(t, []*resumption.ClientTicket{a.clientTicket(t, a.e)}, nil)
@@ -476,11 +476,11 @@ func contextConfusion() []confusion {
 			opener := a.engine(t, func(c *engine.Config) { c.Binding = []byte("client auth required") })
 			tk := a.issue(t, issuer, format.VersionTLS12, nil)
 			mustResume(t, issuer, format.VersionTLS12, tk)
-			return opener.Open(format.VersionTLS12, true, tk)
+			return opener.Open(advConn(format.VersionTLS12), true, tk)
 		}},
 		{"binding-unset-at-issue-TLSv13", engine.ErrBindingMismatch, func(t *testing.T, a *adv) (engine.Decision, error) {
 			opener := a.engine(t, func(c *engine.Config) { c.Binding = []byte("client auth required") })
-			return opener.Open(format.VersionTLS13, true, a.issue(t, a.e, format.VersionTLS13, nil))
+			return opener.Open(advConn(format.VersionTLS13), true, a.issue(t, a.e, format.VersionTLS13, nil))
 		}},
 		{"binding-SelectTLS13", engine.ErrBindingMismatch, func(t *testing.T, a *adv) (engine.Decision, error) {
 			issuer := a.engine(t, func(c *engine.Config) { c.Binding = []byte("no client auth") })
@@ -491,7 +491,7 @@ func contextConfusion() []confusion {
 		}},
 		{"suite-hash-OpenConn", engine.ErrCipherSuiteMismatch, func(t *testing.T, a *adv) (engine.Decision, error) {
 			tk := a.issue(t, a.e, format.VersionTLS13, nil)
-			return a.e.OpenConn(engine.ConnInfo{Version: format.VersionTLS13, ServerName: advSNI, ALPN: advALPN, CipherSuite: 0x1302}, true, tk)
+			return a.e.Open(engine.ConnInfo{Version: format.VersionTLS13, ServerName: advSNI, ALPN: advALPN, CipherSuite: 0x1302}, true, tk)
 		}},
 		{"suite-hash-SelectTLS13", engine.ErrCipherSuiteMismatch, func(t *testing.T, a *adv) (engine.Decision, error) {
 			ct := a.clientTicket(t, a.e)
@@ -516,7 +516,7 @@ func timeConfusion() []confusion {
 			a.clock.Advance(engine.DefaultLifetime - time.Second)
 			mustResume(t, a.e, format.VersionTLS12, tk)
 			a.clock.Advance(time.Second)
-			return a.e.Open(format.VersionTLS12, true, tk)
+			return a.e.Open(advConn(format.VersionTLS12), true, tk)
 		}},
 		{"expired-SelectTLS13", engine.ErrExpired, func(t *testing.T, a *adv) (engine.Decision, error) {
 			ct := a.clientTicket(t, a.e)
@@ -532,7 +532,7 @@ func timeConfusion() []confusion {
 			}
 			mustResume(t, a.e, format.VersionTLS12, a.issue(t, skewed(engine.MaxClockSkew), format.VersionTLS12, nil))
 			tk := a.issue(t, skewed(engine.MaxClockSkew+time.Second), format.VersionTLS12, nil)
-			return a.e.Open(format.VersionTLS12, true, tk)
+			return a.e.Open(advConn(format.VersionTLS12), true, tk)
 		}},
 		{"created-in-future-SelectTLS13", engine.ErrNotYetValid, func(t *testing.T, a *adv) (engine.Decision, error) {
 			future := a.engine(t, func(c *engine.Config) {
@@ -628,7 +628,7 @@ func TestAdversarialReplay(t *testing.T) {
 			e := a.engine(t, func(c *engine.Config) { c.SingleUseTickets = true })
 			tk := a.issue(t, e, format.VersionTLS12, nil)
 			mustResume(t, e, format.VersionTLS12, tk)
-			if d, err := e.Open(format.VersionTLS12, true, tk); err != nil || d.Resumed || !errors.Is(d.Fallback, engine.ErrTicketReused) {
+			if d, err := e.Open(advConn(format.VersionTLS12), true, tk); err != nil || d.Resumed || !errors.Is(d.Fallback, engine.ErrTicketReused) {
 				t.Fatalf("second use: resumed %v, fallback %v, error %v; want ErrTicketReused", d.Resumed, d.Fallback, err)
 			}
 			msg := a.hello(t, []*resumption.ClientTicket{a.clientTicket(t, e)}, nil)
@@ -650,6 +650,7 @@ func largestAppData(t *testing.T, s *format.State) int {
 	c := *s
 	c.AppData = nil
 	c.CreatedAt = time.Unix(1, 0)
+	c.AuthenticatedAt = c.CreatedAt // the engine stamps it
 	pt, err := c.Append(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -668,7 +669,7 @@ func TestAdversarialResourceAbuse(t *testing.T) {
 		{"max-size-ticket-round-trips", func(t *testing.T, a *adv) {
 			app := bytes.Repeat([]byte{0xa5}, largestAppData(t, advSession(format.VersionTLS12)))
 			tk := a.issue(t, a.e, format.VersionTLS12, func(s *format.State) { s.AppData = app })
-			d, err := a.e.Open(format.VersionTLS12, true, tk)
+			d, err := a.e.Open(advConn(format.VersionTLS12), true, tk)
 			if len(tk) != 1<<16-1 || err != nil || !d.Resumed || !bytes.Equal(d.Session.AppData, app) {
 				t.Fatalf("ticket of %d bytes: resumed %v, error %v", len(tk), d.Resumed, err)
 			}
@@ -687,7 +688,7 @@ func TestAdversarialResourceAbuse(t *testing.T) {
 				f[0], f[1] = 1, 2
 				copy(f[2:], name[:])
 				mustNotOpen(t, a.e, format.VersionTLS12, f)
-				if d, _ := a.e.Open(format.VersionTLS12, true, f); n > 1<<16-1 && d.KeyName != nil {
+				if d, _ := a.e.Open(advConn(format.VersionTLS12), true, f); n > 1<<16-1 && d.KeyName != nil {
 					t.Fatalf("%d-byte ticket: key name %x read from an oversized ticket", n, d.KeyName)
 				}
 			}
@@ -836,9 +837,9 @@ func TestAdversarialTicketbleed(t *testing.T) {
 			for n := 0; n <= 40; n++ {
 				for _, ver := range advVersions {
 					in := withBleed(src.b[:n])
-					d, err := a.e.Open(ver.v, true, in)
+					d, err := a.e.Open(advConn(ver.v), true, in)
 					checkNoBleed(t, in, in, d, err)
-					d, err = a.e.OpenConn(engine.ConnInfo{Version: ver.v, ServerName: advSNI, ALPN: advALPN}, true, in)
+					d, err = a.e.Open(engine.ConnInfo{Version: ver.v, ServerName: advSNI, ALPN: advALPN}, true, in)
 					checkNoBleed(t, in, in, d, err)
 				}
 				if n > 0 {
@@ -895,7 +896,7 @@ func TestAdversarialBindingAliasing(t *testing.T) {
 		adjust func(*engine.Config)
 		reuse  func(s *format.State)
 	}{
-		{"caller-reuses-state", nil, func(s *format.State) { s.Binding[0] ^= 0xff }},
+		{"caller-reuses-state", nil, func(s *format.State) { s.Binding = append(s.Binding[:0], 0xff) }},
 		{"callback-appends-to-binding", func(c *engine.Config) {
 			c.GenerateTicket = func(s *format.State) error {
 				if len(s.AppData) > 0 {
@@ -917,14 +918,20 @@ func TestAdversarialBindingAliasing(t *testing.T) {
 			genuine := a.issue(t, e, format.VersionTLS12, nil)
 			s := advSession(format.VersionTLS12)
 			s.AppData = []byte("second")
-			if _, err := e.Issue(s, nil); err != nil {
+			second, err := e.Issue(s, nil)
+			if err != nil {
 				t.Fatal(err)
 			}
 			if tt.reuse != nil {
 				tt.reuse(s)
 			}
-			if d, err := e.Open(format.VersionTLS12, true, genuine); err != nil || !d.Resumed {
+			if d, err := e.Open(advConn(format.VersionTLS12), true, genuine); err != nil || !d.Resumed {
 				t.Fatalf("genuine ticket after the State was reused: resumed %v, fallback %v, error %v; the engine's binding is aliased", d.Resumed, d.Fallback, err)
+			}
+			// The engine seals its own binding, whatever the State or the
+			// callback holds.
+			if d, err := e.Open(advConn(format.VersionTLS12), true, second.Ticket); err != nil || !d.Resumed || !bytes.Equal(d.Session.Binding, binding) {
+				t.Fatalf("second ticket: resumed %v, fallback %v, error %v", d.Resumed, d.Fallback, err)
 			}
 		})
 	}
@@ -1164,7 +1171,7 @@ func hygieneValues(t *testing.T, a *adv, e *engine.Engine, sec *secrets, rms *re
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := e.Open(format.VersionTLS12, true, iss.Ticket)
+	d, err := e.Open(advConn(format.VersionTLS12), true, iss.Ticket)
 	if err != nil || !d.Resumed {
 		t.Fatalf("control: resumed %v, error %v", d.Resumed, err)
 	}
@@ -1194,9 +1201,9 @@ func hygieneValues(t *testing.T, a *adv, e *engine.Engine, sec *secrets, rms *re
 	_, err = a.selectHello(e, bad, advSuite, advSNI, advALPN)
 	errs = append(errs, err)
 	aborting := a.engine(t, func(c *engine.Config) {
-		c.DecryptTicket = func(*format.State, []byte, status.Status) status.Return { return status.Abort }
+		c.DecryptTicket = func(engine.TicketInfo) status.Return { return status.Abort }
 	})
-	_, err = aborting.Open(format.VersionTLS12, true, iss.Ticket)
+	_, err = aborting.Open(advConn(format.VersionTLS12), true, iss.Ticket)
 	errs = append(errs, err)
 	_, err = e.Issue(&format.State{Version: 0x0301, Secret: s12.Secret}, nil)
 	errs = append(errs, err)
@@ -1238,7 +1245,7 @@ func TestAdversarialConcurrentRotation(t *testing.T) {
 	var opened, refused atomic.Int64
 	check := func(tk []byte, v uint16, old bool) {
 		before := a.keys.Load()
-		d, err := a.e.Open(v, true, tk)
+		d, err := a.e.Open(advConn(v), true, tk)
 		after := a.keys.Load()
 		switch {
 		case inRing(before, tk) && inRing(after, tk):
@@ -1369,4 +1376,10 @@ func TestAlertNames(t *testing.T) {
 			t.Errorf("Alert(%d).String() = %q, want %q", uint8(tt.alert), got, tt.want)
 		}
 	}
+}
+
+// advConn returns the connection the adversarial fixture's sessions are
+// resumed on, for version v.
+func advConn(v uint16) engine.ConnInfo {
+	return engine.ConnInfo{Version: v, ServerName: advSNI, ALPN: advALPN}
 }

@@ -215,7 +215,8 @@ func TestGoClient(t *testing.T) {
 				s.AppData = []byte("issued-by:" + k1.Name().String()[:8])
 				return nil
 			}
-			c.DecryptTicket = func(s *format.State, _ []byte, st status.Status) status.Return {
+			c.DecryptTicket = func(ti engine.TicketInfo) status.Return {
+				s, st := ti.Session, ti.Status
 				if s != nil {
 					appData = append(appData, string(s.AppData))
 				}

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/tlsticket/tlsticket/engine"
-	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/internal/opensslkit"
 	"github.com/tlsticket/tlsticket/keyfile"
 	"github.com/tlsticket/tlsticket/seal"
@@ -41,8 +40,9 @@ func TestMigrationFromOpenSSL(t *testing.T) {
 	ours := interopKey(t, "after-migration")
 	var seen []status.Status
 	srv := startServer(t, tls.VersionTLS12, seal.NewKeyring(ring(t, ours)), func(c *engine.Config) {
-		c.Legacy = opener
-		c.DecryptTicket = func(_ *format.State, keyName []byte, st status.Status) status.Return {
+		c.LegacyTickets = opener
+		c.DecryptTicket = func(ti engine.TicketInfo) status.Return {
+			keyName, st := ti.KeyName, ti.Status
 			seen = append(seen, st)
 			if !bytes.Equal(keyName, made.Ticket[:legacy.KeyNameSize]) {
 				t.Errorf("dec_cb key name %x, want the OpenSSL ticket's %x", keyName, made.Ticket[:legacy.KeyNameSize])

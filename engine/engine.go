@@ -1,35 +1,46 @@
 // Package engine is the API a TLS stack calls to issue and open session
-// tickets: it composes the wire formats of package format, the key ring of
+// tickets: it composes the wire formats of package format, the keys of
 // package seal and the decision table of package status, and applies the
 // renewal rules of RFC 5077 (TLS 1.2) and RFC 8446 (TLS 1.3).
+//
+// The files of the package follow the rules they implement:
+// decision.go (status, callback, table, the checks after the callback),
+// renewal.go (how many tickets each version sends), open.go (TLS 1.2
+// tickets), select13.go (the TLS 1.3 identity walk and binders),
+// earlydata.go (0-RTT), issue.go (issuing) and metrics.go (counters).
 //
 // # Issuing
 //
 // After a full handshake (or a resumption that renews), the stack fills a
 // [format.State] with the session's secret and parameters and calls
-// [Engine.Issue] once per ticket. The engine stamps the creation time,
-// lifetime, binding and (TLS 1.3) a fresh ticket_age_add, calls the
-// GenerateTicket callback, seals the state and returns the ticket with the
+// [Engine.Issue] once per ticket, or a [TicketIssuer] for the tickets of a
+// TLS 1.3 connection. The engine stamps the creation time, lifetime,
+// binding and (TLS 1.3) a fresh ticket_age_add, calls the GenerateTicket
+// callback, seals the state and returns the ticket with the
 // NewSessionTicket message to send.
 //
 // # Opening
 //
-// For each presented ticket the stack calls [Engine.Open]. The engine computes
-// the ticket's [status.Status], calls the DecryptTicket callback, applies
-// [status.Decide], then runs the checks OpenSSL runs after its callback
-// (protocol version, creation time, expiry, binding). The [Decision] says
-// whether to resume, whether to abort and with which alert, and how many
-// NewSessionTicket messages to send. docs/decisions.md holds the full table.
+// For a TLS 1.2 SessionTicket the stack calls [Engine.Open] with what it
+// knows of the connection ([ConnInfo]); for a TLS 1.3 ClientHello it calls
+// [Engine.SelectTLS13], which also verifies the binder and decides 0-RTT.
+// The engine computes the ticket's [status.Status], calls the DecryptTicket
+// callback, applies [status.Decide], then runs the checks OpenSSL runs
+// after its callback (protocol version, creation time, expiry, session age,
+// binding, server name, ALPN, extended master secret, cipher suite). The
+// [Decision] says whether to resume, whether to abort and with which alert,
+// and how many NewSessionTicket messages to send. docs/decisions.md holds
+// the full table.
 //
 // An Engine is safe for concurrent use. Rotate keys by storing a new ring in
-// the [seal.Keyring] given in [Config.Keys].
+// the [seal.Keyring] given in [Config.Keys] (package seal's Rotator does it
+// on a schedule).
 package engine
 
 import (
-	"crypto/rand"
-	"encoding/binary"
+	"bytes"
+	"cmp"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -37,7 +48,6 @@ import (
 	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/resumption"
 	"github.com/tlsticket/tlsticket/seal"
-	"github.com/tlsticket/tlsticket/seal/legacy"
 	"github.com/tlsticket/tlsticket/status"
 )
 
@@ -46,32 +56,86 @@ const (
 	// It is OpenSSL's default session timeout: short enough that a ticket
 	// key leak exposes hours, not days, of resumed sessions.
 	DefaultLifetime = 2 * time.Hour
-	// MaxLifetimeTLS13 caps the lifetime of TLS 1.3 tickets (RFC 8446,
-	// Section 4.6.1: servers MUST NOT use a value over 604800 seconds).
-	MaxLifetimeTLS13 = format.MaxTicketLifetimeDuration
+	// DefaultMaxSessionAge is the longest time a session may be resumed and
+	// renewed after the handshake that authenticated it, when
+	// Config.MaxSessionAge is zero: 7 days, as BoringSSL caps it and as RFC
+	// 8446, Section 4.6.1 caps a TLS 1.3 ticket.
+	DefaultMaxSessionAge = 7 * 24 * time.Hour
 	// DefaultNumTickets is the number of TLS 1.3 tickets sent after a full
 	// handshake when Config.NumTickets is zero, as in OpenSSL.
 	DefaultNumTickets = 2
-	// MaxClockSkew is how far in the future a ticket's creation time may
-	// be, to allow for clocks across a fleet, before the ticket is refused.
+	// MaxClockSkew is how far the clocks of a fleet's servers may be from
+	// true time. A ticket created further in the future is refused, and
+	// 0-RTT replay records are kept long enough for every server within it
+	// (see docs/threat-model.md).
 	MaxClockSkew = time.Minute
 )
+
+// Keys seals new tickets and opens presented ones. [*seal.Keyring]
+// implements it; a sealer backed by a KMS or an HSM can too.
+type Keys interface {
+	// Seal appends the sealed plaintext to dst, under the key that seals
+	// now.
+	Seal(dst, plaintext, additionalData []byte) ([]byte, error)
+	// OpenKey appends the opened plaintext to dst and says which key opened
+	// it; see [seal.Ring.OpenKey].
+	OpenKey(dst, ticket, additionalData []byte) ([]byte, seal.Opened, error)
+}
+
+var _ Keys = (*seal.Keyring)(nil)
+
+// TicketOpener opens tickets that [Config.Keys] did not seal, such as the
+// tickets of an OpenSSL-based server that this one replaces (package
+// seal/legacy implements it). A ticket it opens has status SuccessRenew.
+type TicketOpener interface {
+	// OpenTicket returns the session of ticket and the key name read from
+	// it, or an error if it cannot open the ticket.
+	OpenTicket(ticket []byte) (s *format.State, keyName []byte, err error)
+}
+
+// TicketInfo is what the DecryptTicket callback (OpenSSL's dec_cb) learns
+// of a presented ticket.
+type TicketInfo struct {
+	// Status is the ticket's status.
+	Status status.Status
+	// Session is the opened session for status.Success and
+	// status.SuccessRenew, nil otherwise. It must not be retained unless
+	// the decision resumes it. Warning: it holds the session's secret.
+	Session *format.State
+	// KeyName is the key name read from the ticket's header, or nil if
+	// the header could not be read.
+	KeyName []byte
+	// Conn is the connection the ticket is presented on.
+	Conn ConnInfo
+}
 
 // Config configures an [Engine]. It is copied by [New]; later changes have
 // no effect.
 type Config struct {
 	// Keys seals new tickets with its primary key and opens tickets under
-	// any of its keys. Required.
-	Keys *seal.Keyring
+	// any of its keys, usually a [*seal.Keyring]. Required.
+	Keys Keys
 
 	// Lifetime is how long an issued ticket may be used. Zero means
-	// DefaultLifetime. TLS 1.3 tickets are capped at MaxLifetimeTLS13.
+	// DefaultLifetime. TLS 1.3 tickets are capped at format.MaxTicketLifetime, and
+	// every ticket at the session's remaining MaxSessionAge.
 	Lifetime time.Duration
 
+	// MaxSessionAge is how long after its authentication (the full
+	// handshake) a session may still be resumed, however often its tickets
+	// are renewed. Zero means DefaultMaxSessionAge.
+	MaxSessionAge time.Duration
+
 	// NumTickets is the number of TLS 1.3 tickets to send after a full
-	// handshake. Zero means DefaultNumTickets; a negative value sends none
-	// (as SSL_CTX_set_num_tickets(0) does).
+	// handshake. Zero means DefaultNumTickets; a negative value sends none.
+	// Porting from OpenSSL: SSL_CTX_set_num_tickets(ctx, 0) is
+	// NumTickets: -1 here (docs/porting-from-openssl.md).
 	NumTickets int
+
+	// RenewTLS13 says which TLS 1.3 tickets get status SuccessRenew; the
+	// others get Success. The zero value, RenewAlways, renews every one,
+	// as OpenSSL does with its built-in ticket keys.
+	RenewTLS13 Renewal
 
 	// MaxEarlyData is the max_early_data_size advertised in TLS 1.3 tickets
 	// (RFC 8446, Section 4.6.1). Zero advertises no 0-RTT.
@@ -105,13 +169,12 @@ type Config struct {
 	// accepted.
 	AllowPSKOnly bool
 
-	// Legacy, if not nil, also opens the tickets of an OpenSSL-based server
-	// (nginx, HAProxy) that this server replaces, under the keys it was
-	// given (seal/legacy). A ticket it opens has status SuccessRenew, so
-	// clients move to tickets of this engine; its session carries the
-	// master secret (or TLS 1.3 PSK), no embedded state, and this engine's
-	// binding.
-	Legacy *legacy.Opener
+	// LegacyTickets, if not nil, also opens tickets the key ring did not
+	// seal, such as those of an OpenSSL-based server (nginx, HAProxy) that
+	// this server replaces (seal/legacy.Opener). Their sessions get status
+	// SuccessRenew, so clients move to tickets of this engine, and this
+	// engine's binding.
+	LegacyTickets TicketOpener
 
 	// Logger, if not nil, receives one Debug record per decision and per
 	// issued ticket. Records carry no secret: no session, no key bytes.
@@ -120,116 +183,84 @@ type Config struct {
 	// Time returns the current time. Nil means time.Now.
 	Time func() time.Time
 
-	// Rand is the source of ticket_age_add values. Nil means
-	// crypto/rand.Reader. Nonces come from the key ring's own source.
+	// Rand is the source of ticket_age_add values. Nil means a
+	// ChaCha8 generator per goroutine seeded from crypto/rand. Nonces come
+	// from the key ring's own source.
 	Rand io.Reader
 
 	// GenerateTicket, if not nil, is called once for each ticket about to
 	// be sealed (OpenSSL's gen_cb). It may set s.AppData, which comes back
-	// in DecryptTicket. A non-nil error aborts issuing; the TLS stack
+	// in DecryptTicket. Returning ErrSkipTicket sends no ticket and the
+	// handshake goes on; any other error aborts issuing, and the TLS stack
 	// should send an internal_error alert.
 	GenerateTicket func(s *format.State) error
 
 	// DecryptTicket, if not nil, is called once for each presented ticket
 	// after the engine tried to open it (OpenSSL's dec_cb), whatever the
-	// status. s is non-nil only for status.Success and status.SuccessRenew,
-	// and must not be retained unless the decision resumes it. keyName is
-	// the key name read from the ticket's header, or nil if the header
-	// could not be read. Nil means status.Default.
-	DecryptTicket func(s *format.State, keyName []byte, st status.Status) status.Return
+	// status. Nil means status.Default.
+	DecryptTicket func(t TicketInfo) status.Return
 }
 
 // Engine issues and opens session tickets. Create it with [New].
 type Engine struct {
-	keys         *seal.Keyring
-	lifetime     time.Duration
-	numTickets   int
-	maxEarlyData uint32
-	binding      []byte
-	now          func() time.Time
-	rand         io.Reader
-	genCB        func(*format.State) error
-	decCB        func(*format.State, []byte, status.Status) status.Return
-	replay       resumption.ReplayStore
-	window       time.Duration
-	pskOnly      bool
-	singleUse    bool
-	log          *slog.Logger
-	legacy       *legacy.Opener
-	metrics      metrics
+	keys          Keys
+	lifetime      time.Duration
+	maxAge        time.Duration
+	numTickets    int
+	renew13       Renewal
+	maxEarlyData  uint32
+	binding       []byte
+	now           func() time.Time
+	rand          io.Reader
+	genCB         func(*format.State) error
+	decCB         func(TicketInfo) status.Return
+	replay        resumption.ReplayStore
+	window        time.Duration
+	pskOnly       bool
+	singleUse     bool
+	log           *slog.Logger
+	legacyTickets TicketOpener
+	metrics       metrics
 }
-
-// Sentinel errors. Errors from [Engine.Open] that abort a handshake are
-// [*AbortError] values wrapping one of these or a [status] error.
-var (
-	// ErrNoKeys: Config.Keys is nil.
-	ErrNoKeys = errors.New("engine: no key ring configured")
-	// ErrVersion: the state's protocol version is not TLS 1.2 or TLS 1.3.
-	ErrVersion = errors.New("engine: unsupported protocol version")
-	// ErrEmptyIdentity: a TLS 1.3 client offered an empty PSK identity.
-	ErrEmptyIdentity = errors.New("engine: empty TLS 1.3 PSK identity")
-	// ErrGenerateTicket: the GenerateTicket callback failed.
-	ErrGenerateTicket = errors.New("engine: generate ticket callback failed")
-
-	// The checks after the decrypt callback. They are reported in
-	// Decision.Fallback: the ticket is not used, new tickets are sent.
-
-	// ErrVersionMismatch: the ticket was issued for another protocol version.
-	ErrVersionMismatch = errors.New("engine: ticket issued for another protocol version")
-	// ErrNotYetValid: the ticket's creation time is in the future.
-	ErrNotYetValid = errors.New("engine: ticket created in the future")
-	// ErrExpired: the ticket's lifetime has passed.
-	ErrExpired = errors.New("engine: ticket expired")
-	// ErrBindingMismatch: the ticket was issued for another context.
-	ErrBindingMismatch = errors.New("engine: ticket issued for another context")
-	// ErrServerNameMismatch: the ticket was issued for another server name.
-	ErrServerNameMismatch = errors.New("engine: ticket issued for another server name")
-	// ErrALPNMismatch: the ticket was issued for another application protocol.
-	ErrALPNMismatch = errors.New("engine: ticket issued for another application protocol")
-	// ErrTicketReused: with SingleUseTickets, the ticket was used before, or
-	// the store could not tell.
-	ErrTicketReused = errors.New("engine: single-use ticket already used")
-	// ErrCipherSuiteMismatch: the TLS 1.3 ticket's KDF hash differs from
-	// the negotiated cipher suite's (RFC 8446, Section 4.2.11).
-	ErrCipherSuiteMismatch = errors.New("engine: ticket bound to another cipher suite hash")
-)
 
 // New returns an Engine for cfg.
 func New(cfg *Config) (*Engine, error) {
 	if cfg == nil || cfg.Keys == nil {
 		return nil, ErrNoKeys
 	}
-	if cfg.Lifetime < 0 {
+	switch {
+	case cfg.Lifetime < 0:
 		return nil, errors.New("engine: negative ticket lifetime")
+	case cfg.MaxSessionAge < 0:
+		return nil, errors.New("engine: negative maximum session age")
+	case cfg.RenewTLS13 > RenewOnOldKey:
+		return nil, errors.New("engine: unknown TLS 1.3 renewal policy")
+	case cfg.SingleUseTickets && cfg.ReplayStore == nil:
+		return nil, errors.New("engine: single-use tickets need a replay store")
+	case len(cfg.Binding) > 255:
+		return nil, errors.New("engine: binding longer than 255 bytes")
 	}
 	e := &Engine{
-		keys:         cfg.Keys,
-		lifetime:     cfg.Lifetime,
-		numTickets:   cfg.NumTickets,
-		maxEarlyData: cfg.MaxEarlyData,
-		binding:      append([]byte(nil), cfg.Binding...),
-		now:          cfg.Time,
-		rand:         cfg.Rand,
-		genCB:        cfg.GenerateTicket,
-		decCB:        cfg.DecryptTicket,
-		replay:       cfg.ReplayStore,
-		window:       cfg.FreshnessWindow,
-		pskOnly:      cfg.AllowPSKOnly,
-		singleUse:    cfg.SingleUseTickets,
-		log:          cfg.Logger,
-		legacy:       cfg.Legacy,
-	}
-	if e.singleUse && e.replay == nil {
-		return nil, errors.New("engine: single-use tickets need a replay store")
+		keys:          cfg.Keys,
+		lifetime:      cmp.Or(cfg.Lifetime, DefaultLifetime),
+		maxAge:        cmp.Or(cfg.MaxSessionAge, DefaultMaxSessionAge),
+		numTickets:    cfg.NumTickets,
+		renew13:       cfg.RenewTLS13,
+		maxEarlyData:  cfg.MaxEarlyData,
+		binding:       bytes.Clone(cfg.Binding),
+		now:           cfg.Time,
+		rand:          cfg.Rand,
+		genCB:         cfg.GenerateTicket,
+		decCB:         cfg.DecryptTicket,
+		replay:        cfg.ReplayStore,
+		window:        cfg.FreshnessWindow,
+		pskOnly:       cfg.AllowPSKOnly,
+		singleUse:     cfg.SingleUseTickets,
+		log:           cfg.Logger,
+		legacyTickets: cfg.LegacyTickets,
 	}
 	if e.window <= 0 {
 		e.window = resumption.DefaultFreshnessWindow
-	}
-	if len(e.binding) > 255 {
-		return nil, errors.New("engine: binding longer than 255 bytes")
-	}
-	if e.lifetime == 0 {
-		e.lifetime = DefaultLifetime
 	}
 	switch {
 	case e.numTickets == 0:
@@ -240,34 +271,9 @@ func New(cfg *Config) (*Engine, error) {
 	if e.now == nil {
 		e.now = time.Now
 	}
-	if e.rand == nil {
-		e.rand = rand.Reader
-	}
 	return e, nil
 }
 
 // NumTickets returns the number of TLS 1.3 tickets sent after a full
 // handshake.
 func (e *Engine) NumTickets() int { return e.numTickets }
-
-// lifetimeFor returns the lifetime in whole seconds of a ticket issued now
-// for version v.
-func (e *Engine) lifetimeFor(v uint16) uint32 {
-	d := e.lifetime
-	if v == format.VersionTLS13 && d > MaxLifetimeTLS13 {
-		d = MaxLifetimeTLS13
-	}
-	secs := int64(d / time.Second)
-	if secs > int64(^uint32(0)) {
-		secs = int64(^uint32(0))
-	}
-	return uint32(secs)
-}
-
-func (e *Engine) randUint32() (uint32, error) {
-	var b [4]byte
-	if _, err := io.ReadFull(e.rand, b[:]); err != nil {
-		return 0, fmt.Errorf("engine: failed to read randomness: %w", err)
-	}
-	return binary.BigEndian.Uint32(b[:]), nil
-}

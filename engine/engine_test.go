@@ -108,8 +108,8 @@ func TestEngineMatrix(t *testing.T) {
 						},
 					}
 					if cb.set {
-						cfg.DecryptTicket = func(s *format.State, _ []byte, st status.Status) status.Return {
-							seen = append(seen, st)
+						cfg.DecryptTicket = func(ti TicketInfo) status.Return {
+							seen = append(seen, ti.Status)
 							return cb.ret
 						}
 					}
@@ -119,7 +119,7 @@ func TestEngineMatrix(t *testing.T) {
 					}
 					offered, ticket := ts.make(t, e, old, clock, v)
 					gen0 := genCalls
-					d, err := e.Open(v, offered, ticket)
+					d, err := e.Open(conn(v), offered, ticket)
 
 					if genCalls != gen0 {
 						t.Errorf("Open called GenerateTicket %d times", genCalls-gen0)
@@ -177,7 +177,7 @@ func TestTLS13EmptyIdentity(t *testing.T) {
 	calls := 0
 	e, err := New(&Config{
 		Keys: seal.NewKeyring(testRing(t, testKey(t, "k"))),
-		DecryptTicket: func(*format.State, []byte, status.Status) status.Return {
+		DecryptTicket: func(TicketInfo) status.Return {
 			calls++
 			return status.IgnoreRenew
 		},
@@ -185,7 +185,7 @@ func TestTLS13EmptyIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := e.Open(format.VersionTLS13, true, []byte{})
+	d, err := e.Open(conn(format.VersionTLS13), true, []byte{})
 	if !errors.Is(err, ErrEmptyIdentity) || d.Alert != AlertDecodeError || calls != 0 {
 		t.Fatalf("got %v, alert %v, %d callback calls; want ErrEmptyIdentity, decode_error, 0", err, d.Alert, calls)
 	}
@@ -202,7 +202,7 @@ func TestTamperedTickets(t *testing.T) {
 			}
 			ticket := issue(t, e, v)
 			check := func(what string, tk []byte) {
-				d, err := e.Open(v, true, tk)
+				d, err := e.Open(conn(v), true, tk)
 				if len(tk) == 0 && v == format.VersionTLS13 {
 					if d.Alert != AlertDecodeError {
 						t.Errorf("%s: alert %v, want decode_error", what, d.Alert)
@@ -245,7 +245,8 @@ func TestAppDataRoundTrip(t *testing.T) {
 					s.AppData = want
 					return nil
 				},
-				DecryptTicket: func(s *format.State, _ []byte, st status.Status) status.Return {
+				DecryptTicket: func(ti TicketInfo) status.Return {
+					s, st := ti.Session, ti.Status
 					if s != nil {
 						got = bytes.Clone(s.AppData)
 					}
@@ -255,7 +256,7 @@ func TestAppDataRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, err := e.Open(v, true, issue(t, e, v))
+			d, err := e.Open(conn(v), true, issue(t, e, v))
 			if err != nil || !d.Resumed {
 				t.Fatalf("resumed %v, err %v", d.Resumed, err)
 			}
@@ -272,9 +273,9 @@ func TestRotation(t *testing.T) {
 	k1, k2 := testKey(t, "k1"), testKey(t, "k2")
 	keys := seal.NewKeyring(testRing(t, k1))
 	var names [][]byte
-	e, err := New(&Config{Keys: keys, DecryptTicket: func(s *format.State, name []byte, st status.Status) status.Return {
-		names = append(names, bytes.Clone(name))
-		return status.Default(st)
+	e, err := New(&Config{Keys: keys, DecryptTicket: func(ti TicketInfo) status.Return {
+		names = append(names, bytes.Clone(ti.KeyName))
+		return status.Default(ti.Status)
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +294,7 @@ func TestRotation(t *testing.T) {
 	}
 	for _, s := range steps {
 		keys.Store(s.ring)
-		d, err := e.Open(format.VersionTLS12, true, ticket)
+		d, err := e.Open(conn(format.VersionTLS12), true, ticket)
 		if err != nil || d.Status != s.want || d.Resumed != s.resumed || d.Tickets != s.tickets {
 			t.Errorf("%s: status %v resumed %v tickets %d err %v; want %v %v %d", s.name, d.Status, d.Resumed, d.Tickets, err, s.want, s.resumed, s.tickets)
 		}
@@ -342,9 +343,9 @@ func TestChecksAfterCallback(t *testing.T) {
 			}
 			var d Decision
 			if tt.conn != nil {
-				d, err = e.OpenConn(*tt.conn, true, ticket)
+				d, err = e.Open(*tt.conn, true, ticket)
 			} else {
-				d, err = e.Open(tt.v, true, ticket)
+				d, err = e.Open(conn(tt.v), true, ticket)
 			}
 			if err != nil || !errors.Is(d.Fallback, tt.want) || (tt.want == nil) != d.Resumed {
 				t.Fatalf("fallback %v resumed %v err %v; want %v", d.Fallback, d.Resumed, err, tt.want)
@@ -398,7 +399,7 @@ func TestIssueTLS13(t *testing.T) {
 }
 
 func TestIssueTLS12(t *testing.T) {
-	e, err := New(&Config{Keys: seal.NewKeyring(testRing(t, testKey(t, "k"))), Lifetime: 30 * 24 * time.Hour})
+	e, err := New(&Config{Keys: seal.NewKeyring(testRing(t, testKey(t, "k"))), Lifetime: 30 * 24 * time.Hour, MaxSessionAge: 60 * 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +453,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := e.Open(format.VersionTLS12, true, iss.Ticket)
+	d, err := e.Open(conn(format.VersionTLS12), true, iss.Ticket)
 	if err != nil || !d.Resumed {
 		t.Fatal(err)
 	}

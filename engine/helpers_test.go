@@ -18,12 +18,12 @@ import (
 type fakeClock = fakeclock.Clock
 
 // testKey returns a deterministic key named after label.
-func testKey(t *testing.T, label string) *seal.Key {
+func testKey(t testing.TB, label string) *seal.Key {
 	t.Helper()
 	return testkit.Key(t, seal.AES256GCM, label)
 }
 
-func testRing(t *testing.T, primary *seal.Key, decryptOnly ...*seal.Key) *seal.Ring {
+func testRing(t testing.TB, primary *seal.Key, decryptOnly ...*seal.Key) *seal.Ring {
 	t.Helper()
 	return testkit.Ring(t, primary, decryptOnly...)
 }
@@ -159,4 +159,10 @@ func (r docRow) wantTickets(e *Engine) int {
 		n = n*10 + int(ch-'0')
 	}
 	return n
+}
+
+// conn returns the connection that the test sessions (testSession) are
+// resumed on, for version v.
+func conn(v uint16) ConnInfo {
+	return ConnInfo{Version: v, ServerName: "example.com", ALPN: "h2"}
 }

@@ -3,28 +3,43 @@ package engine
 import (
 	"bytes"
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
+	"time"
 
 	"github.com/tlsticket/tlsticket/format"
+	"github.com/tlsticket/tlsticket/resumption"
 )
 
 // Issued is a ticket built by [Engine.Issue].
 type Issued struct {
 	// Ticket is the sealed ticket: the TLS 1.2 ticket or the TLS 1.3 PSK
-	// identity.
+	// identity. Empty when Skipped.
 	Ticket []byte
 	// Message is the NewSessionTicket handshake message carrying Ticket,
 	// with its 4-byte handshake header (RFC 5077, Section 3.3 or RFC 8446,
-	// Section 4.6.1).
+	// Section 4.6.1). When Skipped it is, for TLS 1.2, a NewSessionTicket
+	// with an empty ticket (RFC 5077, Section 3.3: the server promised a
+	// ticket in its ServerHello), and for TLS 1.3 nil: send nothing.
 	Message []byte
 	// Lifetime is the ticket lifetime (hint) in seconds.
 	Lifetime uint32
 	// AgeAdd is the TLS 1.3 ticket_age_add (zero for TLS 1.2).
 	AgeAdd uint32
+	// Skipped reports that the GenerateTicket callback declined the
+	// ticket with ErrSkipTicket; the handshake goes on.
+	Skipped bool
 }
+
+// sealSlack bounds what sealing adds to a plaintext (header, the longest
+// nonce and the tag), to size the one buffer of Issue.
+const sealSlack = 64
 
 // plaintextPool holds scratch buffers for encoded session states. They hold
 // secrets, so they are zeroed before they go back.
@@ -32,63 +47,116 @@ var plaintextPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); retu
 
 // Issue builds one ticket for the session s, for s.Version.
 //
-// The engine sets s.CreatedAt, s.Lifetime and s.Binding, and for TLS 1.3
+// The engine sets s.CreatedAt, s.Lifetime and, for a session that has none
+// (a full handshake), s.AuthenticatedAt; for TLS 1.3 also
 // s.AgeAdd (fresh random for every ticket, RFC 8446 Section 4.6.1) and
-// s.MaxEarlyData. It then calls the GenerateTicket callback, which may set
-// s.AppData, and seals s. s is modified in place: pass a copy to keep the
+// s.MaxEarlyData. The lifetime is Config.Lifetime, capped for TLS 1.3 at
+// format.MaxTicketLifetime, at the session's remaining Config.MaxSessionAge,
+// and, when the Keys know it, at the time the sealing key stops opening.
+// It then calls the GenerateTicket callback, which may set s.AppData or
+// skip the ticket, and seals s with Config.Binding in place of s.Binding,
+// which it leaves as it is. s is modified in place: pass a copy to keep the
 // original.
 //
 // For TLS 1.3, s.Secret must be the PSK derived from the connection's
 // resumption_master_secret with nonce, and nonce must be unique among the
-// tickets of the connection. For TLS 1.2, s.Secret is the master secret and
-// nonce must be nil.
-func (e *Engine) Issue(s *format.State, nonce []byte) (*Issued, error) {
-	var out Issued
-	s.CreatedAt = e.now()
-	s.Lifetime = e.lifetimeFor(s.Version)
-	s.Binding = bytes.Clone(e.binding) // the caller and gen_cb own s: never hand them the engine's slice
-	out.Lifetime = s.Lifetime
+// tickets of the connection ([TicketIssuer] does both). For TLS 1.2,
+// s.Secret is the master secret and nonce must be nil.
+//
+// A session authenticated more than MaxSessionAge ago gets no ticket:
+// ErrSessionTooOld, after which the handshake may go on without one.
+func (e *Engine) Issue(s *format.State, nonce []byte) (Issued, error) {
+	now := e.now()
+	if s.AuthenticatedAt.IsZero() {
+		s.AuthenticatedAt = now
+	}
+	lifetime, err := e.lifetimeFor(s, now)
+	if err != nil {
+		return Issued{}, err
+	}
+	s.CreatedAt, s.Lifetime = now, lifetime
 	switch s.Version {
 	case format.VersionTLS12:
 		if nonce != nil {
-			return nil, errors.New("engine: a TLS 1.2 ticket has no nonce")
+			return Issued{}, errors.New("engine: a TLS 1.2 ticket has no nonce")
 		}
 		s.AgeAdd, s.MaxEarlyData = 0, 0
 	case format.VersionTLS13:
-		ageAdd, err := e.randUint32()
-		if err != nil {
-			return nil, err
+		if s.AgeAdd, err = e.randUint32(); err != nil {
+			return Issued{}, err
 		}
-		s.AgeAdd, s.MaxEarlyData, s.ExtendedMasterSecret = ageAdd, e.maxEarlyData, false
-		out.AgeAdd = ageAdd
+		s.MaxEarlyData, s.ExtendedMasterSecret = e.maxEarlyData, false
 	default:
-		return nil, ErrVersion
+		return Issued{}, ErrVersion
 	}
 	if e.genCB != nil {
-		if err := e.genCB(s); err != nil {
-			return nil, &AbortError{Alert: AlertInternalError, Err: fmt.Errorf("%w: %w", ErrGenerateTicket, err)}
+		switch err := e.genCB(s); {
+		case errors.Is(err, ErrSkipTicket):
+			return e.skipped(s)
+		case err != nil:
+			return Issued{}, &AbortError{Alert: AlertInternalError, Err: fmt.Errorf("%w: %w", ErrGenerateTicket, err)}
 		}
 	}
-	ticket, err := e.seal(s)
-	if err != nil {
-		return nil, err
-	}
-	out.Ticket = ticket
-	if out.Message, err = e.message(s, nonce, ticket); err != nil {
-		return nil, err
+	out := Issued{Lifetime: s.Lifetime, AgeAdd: s.AgeAdd}
+	if out.Ticket, out.Message, err = e.build(s, nonce); err != nil {
+		return Issued{}, err
 	}
 	e.metrics.issued[versionIndex(s.Version)].Add(1)
 	if e.log != nil && e.log.Enabled(context.Background(), slog.LevelDebug) {
 		e.log.LogAttrs(context.Background(), slog.LevelDebug, "tlsticket issued",
-			slog.String("version", versionLabel(s.Version)), slog.Int("size", len(ticket)),
+			slog.String("version", versionLabel(s.Version)), slog.Int("size", len(out.Ticket)),
 			slog.Uint64("lifetime", uint64(s.Lifetime)))
 	}
-	return &out, nil
+	return out, nil
 }
 
-// seal encodes and seals s. The encoded plaintext never leaves this function
-// and is zeroed before its buffer is reused.
-func (e *Engine) seal(s *format.State) ([]byte, error) {
+// SealDeadliner is implemented by [Keys] that know when the key that seals
+// now stops opening tickets ([*seal.Keyring] does); Issue caps a ticket's
+// lifetime there, since the ticket cannot be opened after it.
+type SealDeadliner interface {
+	// SealDeadline returns when the key that seals now retires, or the
+	// zero Time if it has no end.
+	SealDeadline() time.Time
+}
+
+// lifetimeFor returns the lifetime in whole seconds of a ticket issued now
+// for s; see Issue.
+func (e *Engine) lifetimeFor(s *format.State, now time.Time) (uint32, error) {
+	d := e.lifetime
+	if s.Version == format.VersionTLS13 {
+		d = min(d, format.MaxTicketLifetime)
+	}
+	left := s.AuthenticatedAt.Add(e.maxAge).Sub(now)
+	if left < time.Second {
+		return 0, ErrSessionTooOld
+	}
+	d = min(d, left)
+	if k, ok := e.keys.(SealDeadliner); ok {
+		if end := k.SealDeadline(); !end.IsZero() {
+			d = min(d, max(end.Sub(now), 0))
+		}
+	}
+	return uint32(min(d/time.Second, 1<<32-1)), nil
+}
+
+// skipped returns the Issued of a ticket declined by GenerateTicket.
+func (e *Engine) skipped(s *format.State) (Issued, error) {
+	out := Issued{Skipped: true}
+	if s.Version == format.VersionTLS12 {
+		m := format.NewSessionTicketTLS12{}
+		msg, err := m.Append(nil)
+		if err != nil {
+			return Issued{}, fmt.Errorf("engine: failed to encode NewSessionTicket: %w", err)
+		}
+		out.Message = msg
+	}
+	return out, nil
+}
+
+// build encodes and seals s and encodes the NewSessionTicket message that
+// carries it, in one allocation. The encoded plaintext never leaves this
+// function and is zeroed before its buffer is reused.
+func (e *Engine) build(s *format.State, nonce []byte) (ticket, msg []byte, err error) {
 	bp := plaintextPool.Get().(*[]byte)
 	defer func() {
 		// Only the encoded prefix was written: every use clears what it
@@ -96,34 +164,132 @@ func (e *Engine) seal(s *format.State) ([]byte, error) {
 		clear(*bp)
 		plaintextPool.Put(bp)
 	}()
+	// Seal the engine's binding, without handing the caller or gen_cb the
+	// engine's slice.
+	binding := s.Binding
+	s.Binding = e.binding
 	pt, err := s.Append((*bp)[:0])
+	s.Binding = binding
 	if err != nil {
-		return nil, fmt.Errorf("engine: failed to encode session state: %w", err)
+		return nil, nil, fmt.Errorf("engine: failed to encode session state: %w", err)
 	}
 	*bp = pt
-	ticket, err := e.keys.Seal(nil, pt, nil)
+	// The ticket, then the message that carries a copy of it.
+	n := len(pt) + sealSlack
+	buf := make([]byte, 0, 2*n+32+len(nonce))
+	ticket, err = e.keys.Seal(buf, pt, nil)
 	if err != nil {
-		return nil, fmt.Errorf("engine: failed to seal ticket: %w", err)
+		return nil, nil, fmt.Errorf("engine: failed to seal ticket: %w", err)
 	}
-	return ticket, nil
-}
-
-// message builds the NewSessionTicket message for a ticket of s.Version.
-func (e *Engine) message(s *format.State, nonce, ticket []byte) ([]byte, error) {
-	var msg []byte
-	var err error
+	ticket = ticket[:len(ticket):len(ticket)]
+	rest := buf[len(ticket):len(ticket)]
 	if s.Version == format.VersionTLS12 {
 		m := format.NewSessionTicketTLS12{LifetimeHint: s.Lifetime, Ticket: ticket}
-		msg, err = m.Append(nil)
+		msg, err = m.Append(rest)
 	} else {
 		m := format.NewSessionTicketTLS13{Lifetime: s.Lifetime, AgeAdd: s.AgeAdd, Nonce: nonce, Ticket: ticket}
+		var ext [1]format.Extension
 		if s.MaxEarlyData > 0 {
-			m.Extensions = []format.Extension{format.EarlyDataExtension(s.MaxEarlyData)}
+			ext[0] = format.EarlyDataExtension(s.MaxEarlyData)
+			m.Extensions = ext[:]
 		}
-		msg, err = m.Append(nil)
+		msg, err = m.Append(rest)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("engine: failed to encode NewSessionTicket: %w", err)
+		return nil, nil, fmt.Errorf("engine: failed to encode NewSessionTicket: %w", err)
 	}
-	return msg, nil
+	return ticket, msg, nil
+}
+
+// chachaPool holds ChaCha8 generators (a CSPRNG), each seeded from
+// crypto/rand, for ticket_age_add values when Config.Rand is nil: reading
+// crypto/rand on every ticket costs as much as sealing it.
+var chachaPool = sync.Pool{New: func() any {
+	var seed [32]byte
+	cryptorand.Read(seed[:])
+	return rand.NewChaCha8(seed)
+}}
+
+func (e *Engine) randUint32() (uint32, error) {
+	if e.rand == nil {
+		g := chachaPool.Get().(*rand.ChaCha8)
+		v := uint32(g.Uint64())
+		chachaPool.Put(g)
+		return v, nil
+	}
+	var b [4]byte
+	if _, err := io.ReadFull(e.rand, b[:]); err != nil {
+		return 0, fmt.Errorf("engine: failed to read randomness: %w", err)
+	}
+	return binary.BigEndian.Uint32(b[:]), nil
+}
+
+// TicketIssuer issues the TLS 1.3 tickets of one connection (RFC 8446,
+// Section 4.6.1): each ticket gets a ticket_nonce unique on the connection,
+// a fresh ticket_age_add, and the PSK derived from the connection's
+// resumption_master_secret with that nonce, sealed into the ticket.
+//
+// As in OpenSSL, the tickets of a connection share one session: the
+// GenerateTicket callback sees the AppData that its previous call on the
+// connection set. It is safe for concurrent use.
+type TicketIssuer struct {
+	e   *Engine
+	rms *resumption.ResumptionMasterSecret
+
+	mu    sync.Mutex
+	base  format.State
+	nonce uint64
+}
+
+// NewTicketIssuer returns an issuer for a connection whose session is
+// described by base (version TLS 1.3, cipher suite, SNI, ALPN, peer
+// certificates, AuthenticatedAt of a resumed session...; its Secret is
+// ignored) and whose resumption master secret is rms.
+func (e *Engine) NewTicketIssuer(rms *resumption.ResumptionMasterSecret, base *format.State) (*TicketIssuer, error) {
+	if rms == nil || base == nil || base.Version != format.VersionTLS13 {
+		return nil, errors.New("engine: a ticket issuer needs a TLS 1.3 session and its resumption master secret")
+	}
+	ti := &TicketIssuer{e: e, rms: rms, base: *base}
+	ti.base.Secret = nil
+	ti.base.AppData = bytes.Clone(base.AppData)
+	return ti, nil
+}
+
+// Issue issues the connection's next ticket.
+func (ti *TicketIssuer) Issue() (Issued, error) {
+	ti.mu.Lock()
+	defer ti.mu.Unlock()
+	var nonce [8]byte
+	binary.BigEndian.PutUint64(nonce[:], ti.nonce)
+	ti.nonce++
+	s := ti.base
+	s.Secret = ti.rms.PSK(nonce[:]).AppendBytes(nil)
+	defer clear(s.Secret)
+	iss, err := ti.e.Issue(&s, nonce[:])
+	if err != nil {
+		return Issued{}, err
+	}
+	// The next ticket starts from this one's session, as OpenSSL's
+	// num_tickets tickets share one SSL_SESSION.
+	ti.base.AppData = bytes.Clone(s.AppData)
+	if ti.base.AuthenticatedAt.IsZero() {
+		ti.base.AuthenticatedAt = s.AuthenticatedAt
+	}
+	return iss, nil
+}
+
+// IssueN issues n tickets, for example Decision.Tickets of them. Skipped
+// tickets are left out of the result.
+func (ti *TicketIssuer) IssueN(n int) ([]Issued, error) {
+	out := make([]Issued, 0, n)
+	for i := range n {
+		iss, err := ti.Issue()
+		if err != nil {
+			return nil, fmt.Errorf("engine: ticket %d of %d: %w", i+1, n, err)
+		}
+		if !iss.Skipped {
+			out = append(out, iss)
+		}
+	}
+	return out, nil
 }

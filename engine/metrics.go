@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/hex"
-	"expvar"
 	"log/slog"
 	"sync/atomic"
 
@@ -139,11 +138,4 @@ func (e *Engine) Metrics() Snapshot {
 		s.Issued[vname] = m.issued[v].Load()
 	}
 	return s
-}
-
-// PublishExpvar publishes the engine's counters as the expvar variable name
-// (served at /debug/vars by expvar's handler). Like expvar.Publish, it
-// panics if the name is already in use.
-func (e *Engine) PublishExpvar(name string) {
-	expvar.Publish(name, expvar.Func(func() any { return e.Metrics() }))
 }

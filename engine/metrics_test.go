@@ -3,8 +3,6 @@ package engine
 import (
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
-	"expvar"
 	"log/slog"
 	"strings"
 	"testing"
@@ -34,7 +32,7 @@ func TestMetricsAndLogs(t *testing.T) {
 		{format.VersionTLS12, false, nil},
 		{format.VersionTLS13, true, []byte{}}, // abort: empty identity
 	} {
-		e.Open(step.v, step.offered, step.ticket)
+		e.Open(conn(step.v), step.offered, step.ticket)
 	}
 	msg := f.hello(t, []*resumption.ClientTicket{f.ticket(t, f.other, "bad"), f.ticket(t, e, "good")}, nil)
 	if sel, err := f.selectHello(t, msg); err != nil || !sel.Resumed {
@@ -66,26 +64,20 @@ func TestMetricsAndLogs(t *testing.T) {
 			t.Errorf("a log record contains a secret:\n%s", out)
 		}
 	}
-
-	e.PublishExpvar("tlsticket_test_metrics")
-	var got Snapshot
-	if err := json.Unmarshal([]byte(expvar.Get("tlsticket_test_metrics").String()), &got); err != nil {
-		t.Fatal(err)
-	}
-	if got.Decisions["TLS1.2/Success/Use/use"] != 1 {
-		t.Errorf("expvar: %+v", got)
+	if got := e.Metrics(); got.Decisions["TLS1.2/Success/Use/use"] != 1 {
+		t.Errorf("Metrics: %+v", got)
 	}
 }
 
 func TestMetricsInvalidReturn(t *testing.T) {
 	e, err := New(&Config{
 		Keys:          seal.NewKeyring(testRing(t, testKey(t, "k"))),
-		DecryptTicket: func(*format.State, []byte, status.Status) status.Return { return 42 },
+		DecryptTicket: func(TicketInfo) status.Return { return 42 },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Open(format.VersionTLS12, true, nil)
+	e.Open(conn(format.VersionTLS12), true, nil)
 	if n := e.Metrics().Decisions["TLS1.2/Empty/invalid/abort"]; n != 1 {
 		t.Errorf("invalid return counted %d times, want 1: %v", n, e.Metrics().Decisions)
 	}

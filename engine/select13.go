@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/resumption"
@@ -17,44 +16,6 @@ import (
 // work one ClientHello can cause is bounded: at most MaxPSKIdentities
 // authenticated decryptions and one binder check. (crypto/tls examines 5.)
 const MaxPSKIdentities = 8
-
-// More alert descriptions (RFC 8446, Section 6).
-const (
-	AlertDecryptError     Alert = 51
-	AlertMissingExtension Alert = 109
-)
-
-// Errors of the TLS 1.3 selection. The abort errors come wrapped in an
-// [*AbortError]; the 0-RTT ones in Selection.EarlyDataErr, and never abort.
-var (
-	// ErrMissingPSKModes: pre_shared_key without psk_key_exchange_modes
-	// (RFC 8446, Section 4.2.9); the handshake aborts with missing_extension.
-	ErrMissingPSKModes = errors.New("engine: pre_shared_key without psk_key_exchange_modes")
-	// ErrBadBinder: the selected identity's binder does not verify (RFC
-	// 8446, Section 4.2.11); the handshake aborts with decrypt_error.
-	ErrBadBinder = errors.New("engine: PSK binder does not verify")
-	// ErrUnknownSuite: the negotiated cipher suite is not a TLS 1.3 suite
-	// this package knows.
-	ErrUnknownSuite = errors.New("engine: unknown TLS 1.3 cipher suite")
-
-	// ErrEarlyDataNotFirst: 0-RTT is only for the first identity.
-	ErrEarlyDataNotFirst = errors.New("engine: 0-RTT rejected: the first identity was not selected")
-	// ErrEarlyDataAfterHRR: no 0-RTT after a HelloRetryRequest.
-	ErrEarlyDataAfterHRR = errors.New("engine: 0-RTT rejected: HelloRetryRequest")
-	// ErrEarlyDataDisabled: the server or the ticket allows no 0-RTT data.
-	ErrEarlyDataDisabled = errors.New("engine: 0-RTT rejected: not allowed by the server or the ticket")
-	// ErrEarlyDataSuite: the cipher suite differs from the ticket's.
-	ErrEarlyDataSuite = errors.New("engine: 0-RTT rejected: cipher suite differs from the ticket's")
-	// ErrEarlyDataStale: the ticket age is outside the freshness window.
-	ErrEarlyDataStale = errors.New("engine: 0-RTT rejected: ticket age outside the freshness window")
-	// ErrNoReplayStore: no replay store is configured.
-	ErrNoReplayStore = errors.New("engine: 0-RTT rejected: no replay store")
-	// ErrEarlyDataReplay: the replay store has seen this ClientHello (or
-	// cannot tell, a false positive; either way 0-RTT is rejected).
-	ErrEarlyDataReplay = errors.New("engine: 0-RTT rejected: possible replay")
-	// ErrReplayStore: the replay store could not answer; 0-RTT fails closed.
-	ErrReplayStore = errors.New("engine: 0-RTT rejected: replay store unavailable")
-)
 
 // ClientHelloTLS13 is what the engine needs from a TLS 1.3 ClientHello, and
 // from the stack's negotiation so far, to select a PSK.
@@ -87,7 +48,7 @@ type Selection struct {
 	Examined int
 	// Mode is the PSK key exchange mode to use when Resumed:
 	// format.PSKModeDHEKE, or format.PSKModeKE if Config.AllowPSKOnly.
-	Mode uint8
+	Mode format.PSKMode
 	// EarlySecret is the early secret of the selected PSK, for the stack's
 	// key schedule, when Resumed.
 	EarlySecret *resumption.EarlySecret
@@ -185,8 +146,7 @@ func (e *Engine) walk(ctx context.Context, ch *ClientHelloTLS13, exts *format.Cl
 		if i == MaxPSKIdentities {
 			break
 		}
-		st, session, keyName := e.status(format.VersionTLS13, id.Identity)
-		d, err := e.decide(Decision{Version: format.VersionTLS13, Offered: true, KeyName: keyName}, conn, st, session)
+		d, err := e.examine(conn, id.Identity)
 		sel.Decision, sel.Examined = d, sel.Examined+1
 		if err != nil {
 			return sel, err
@@ -196,6 +156,7 @@ func (e *Engine) walk(ctx context.Context, ch *ClientHelloTLS13, exts *format.Cl
 			renew = renew || d.Tickets > 0
 			continue
 		}
+		session := d.Session
 		psk, err := resumption.NewPSK(h, session.Secret)
 		if err != nil {
 			// A session without a PSK of this hash's length (its secret
@@ -239,7 +200,7 @@ func binderTranscript(h crypto.Hash, ch *ClientHelloTLS13, bindersOffset int) []
 }
 
 // pickMode returns the PSK key exchange mode to use with the client's modes.
-func (e *Engine) pickMode(data []byte) (uint8, bool) {
+func (e *Engine) pickMode(data []byte) (format.PSKMode, bool) {
 	modes, err := format.ParsePSKKeyExchangeModes(data)
 	if err != nil {
 		return 0, false
@@ -252,43 +213,6 @@ func (e *Engine) pickMode(data []byte) (uint8, bool) {
 		ke = ke || m == format.PSKModeKE
 	}
 	return format.PSKModeKE, ke && e.pskOnly
-}
-
-// earlyData decides 0-RTT for the selected identity i, whose binder has been
-// verified, in the order of RFC 8446, Section 8.2.
-func (e *Engine) earlyData(ctx context.Context, ch *ClientHelloTLS13, exts *format.ClientHelloExtensions,
-	i int, id format.PSKIdentity, s *format.State, binder []byte) (bool, error) {
-	if _, asked := exts.Lookup(format.ExtensionEarlyData); !asked {
-		return false, nil
-	}
-	switch {
-	case i != 0:
-		return false, ErrEarlyDataNotFirst
-	case ch.ClientHello1 != nil:
-		return false, ErrEarlyDataAfterHRR
-	case e.maxEarlyData == 0 || s.MaxEarlyData == 0:
-		return false, ErrEarlyDataDisabled
-	case s.CipherSuite != ch.CipherSuite:
-		return false, ErrEarlyDataSuite
-	}
-	now := e.now()
-	age := resumption.TicketAge(id.ObfuscatedTicketAge, s.AgeAdd)
-	if !resumption.Fresh(s.CreatedAt, age, now, e.window) {
-		return false, ErrEarlyDataStale
-	}
-	if e.replay == nil {
-		return false, ErrNoReplayStore
-	}
-	// Keep the record while the expected arrival time is in the window.
-	ttl := max(resumption.ExpectedArrival(s.CreatedAt, age).Add(e.window).Sub(now), time.Millisecond)
-	fresh, err := e.replay.CheckAndStore(ctx, binder, ttl)
-	switch {
-	case err != nil:
-		return false, fmt.Errorf("%w: %w", ErrReplayStore, err)
-	case !fresh:
-		return false, ErrEarlyDataReplay
-	}
-	return true, nil
 }
 
 // withTickets sets the number of tickets to send, n by the engine's rules,

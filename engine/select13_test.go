@@ -151,7 +151,8 @@ func TestSelectionWalk(t *testing.T) {
 					if !withCallback {
 						return
 					}
-					c.DecryptTicket = func(s *format.State, _ []byte, st status.Status) status.Return {
+					c.DecryptTicket = func(ti TicketInfo) status.Return {
+						s, st := ti.Session, ti.Status
 						f.calls = append(f.calls, st)
 						switch {
 						case s != nil && string(s.AppData) == string(ignore):
@@ -234,7 +235,7 @@ func TestSelectionModes(t *testing.T) {
 	for _, allow := range []bool{false, true} {
 		t.Run(fmt.Sprintf("AllowPSKOnly=%v", allow), func(t *testing.T) {
 			f := newTLS13Fixture(t, func(c *Config) { c.AllowPSKOnly = allow })
-			msg := f.hello(t, []*resumption.ClientTicket{f.ticket(t, f.e, "x")}, func(c *testkit.ClientHello) { c.Modes = []uint8{format.PSKModeKE} })
+			msg := f.hello(t, []*resumption.ClientTicket{f.ticket(t, f.e, "x")}, func(c *testkit.ClientHello) { c.Modes = []format.PSKMode{format.PSKModeKE} })
 			sel, err := f.selectHello(t, msg)
 			if err != nil || sel.Resumed != allow {
 				t.Fatalf("resumed %v err %v", sel.Resumed, err)
@@ -350,7 +351,7 @@ func TestTicketIssuer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := f.e.Open(format.VersionTLS13, true, iss.Ticket)
+		d, err := f.e.Open(ConnInfo{Version: format.VersionTLS13}, true, iss.Ticket)
 		if err != nil || !d.Resumed {
 			t.Fatal(err)
 		}
@@ -387,7 +388,7 @@ func TestSingleUseTickets(t *testing.T) {
 	}
 	ticket := issue(t, f.e, format.VersionTLS12)
 	for i, want := range []bool{true, false} {
-		d, err := f.e.Open(format.VersionTLS12, true, ticket)
+		d, err := f.e.Open(conn(format.VersionTLS12), true, ticket)
 		if err != nil || d.Resumed != want {
 			t.Fatalf("TLS 1.2 use %d: resumed %v err %v", i+1, d.Resumed, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -187,7 +188,7 @@ func TestClientHelloRFC8448(t *testing.T) {
 		t.Errorf("identities length = %d, want %d", got, v.PSK.IdentitiesLength)
 	}
 	modes, _ := c.Lookup(ExtensionPSKKeyExchangeModes)
-	if m, err := ParsePSKKeyExchangeModes(modes); err != nil || !bytes.Equal(m, []byte{PSKModeDHEKE}) {
+	if m, err := ParsePSKKeyExchangeModes(modes); err != nil || !slices.Equal(m, PSKKeyExchangeModes{PSKModeDHEKE}) {
 		t.Errorf("psk_key_exchange_modes = %x, %v, want [psk_dhe_ke]", m, err)
 	}
 	if ed, ok := c.Lookup(ExtensionEarlyData); !ok || len(ed) != 0 {

@@ -55,7 +55,7 @@ func ExampleState() {
 	fmt.Printf("%v\n", parsed)
 	// Output:
 	// 88 2025-01-02T05:04:05Z
-	// format.State{Version:0x0304 CipherSuite:0x1301 Secret:[REDACTED 32 bytes] CreatedAt:2025-01-02T03:04:05Z Lifetime:7200 AgeAdd:0 MaxEarlyData:0 ExtendedMasterSecret:false ServerName:"example.com" ALPN:"" Binding: PeerCertificates:[0 certificates, 0 bytes] AppData:[REDACTED 7 bytes] Embedded:[REDACTED 0 bytes]}
+	// format.State{Version:0x0304 CipherSuite:0x1301 Secret:[REDACTED 32 bytes] CreatedAt:2025-01-02T03:04:05Z Lifetime:7200 AgeAdd:0 MaxEarlyData:0 ExtendedMasterSecret:false ServerName:"example.com" ALPN:"" Binding: PeerCertificates:[0 certificates, 0 bytes] AppData:[REDACTED 7 bytes] Embedded:[REDACTED 0 bytes] AuthenticatedAt:0}
 }
 
 func ExampleParseSealedTicket() {

@@ -120,12 +120,14 @@ const (
 	VersionTLS13 uint16 = 0x0304
 )
 
-// MaxTicketLifetime is the largest ticket_lifetime, in seconds, that a TLS 1.3
-// server may send: seven days (RFC 8446, Section 4.6.1).
-const MaxTicketLifetime = 604800
+// MaxTicketLifetime is the largest ticket_lifetime that a TLS 1.3 server may
+// send, and the longest a client may keep a ticket: 604800 seconds, seven
+// days (RFC 8446, Section 4.6.1). It is the one name of that limit in this
+// module.
+const MaxTicketLifetime = 7 * 24 * time.Hour
 
-// MaxTicketLifetimeDuration is [MaxTicketLifetime] as a [time.Duration].
-const MaxTicketLifetimeDuration = 7 * 24 * time.Hour
+// maxLifetimeSeconds is [MaxTicketLifetime] in the unit of ticket_lifetime.
+const maxLifetimeSeconds = uint32(MaxTicketLifetime / time.Second)
 
 // Extension is one TLS extension: its codepoint and its extension_data.
 //

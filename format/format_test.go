@@ -222,7 +222,7 @@ func TestExtensionTypeString(t *testing.T) {
 }
 
 func TestMaxTicketLifetime(t *testing.T) {
-	if got := MaxTicketLifetimeDuration.Seconds(); got != MaxTicketLifetime {
-		t.Errorf("MaxTicketLifetimeDuration = %v s, want %d s", got, MaxTicketLifetime)
+	if got := MaxTicketLifetime.Seconds(); got != 604800 || maxLifetimeSeconds != 604800 {
+		t.Errorf("MaxTicketLifetime = %v s (%d), want 604800 s", got, maxLifetimeSeconds)
 	}
 }

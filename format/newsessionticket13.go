@@ -64,7 +64,7 @@ func (m *NewSessionTicketTLS13) unmarshal(b []byte) bool {
 	var body, exts cryptobyte.String
 	if !s.ReadUint8(&typ) || HandshakeType(typ) != HandshakeNewSessionTicket ||
 		!s.ReadUint24LengthPrefixed(&body) ||
-		!body.ReadUint32(&m.Lifetime) || m.Lifetime > MaxTicketLifetime ||
+		!body.ReadUint32(&m.Lifetime) || m.Lifetime > maxLifetimeSeconds ||
 		!body.ReadUint32(&m.AgeAdd) ||
 		!readUint8LengthPrefixed(&body, &m.Nonce) ||
 		!readUint16LengthPrefixed(&body, &m.Ticket) || len(m.Ticket) == 0 ||
@@ -90,7 +90,7 @@ func (m *NewSessionTicketTLS13) unmarshal(b []byte) bool {
 func (m *NewSessionTicketTLS13) Append(dst []byte) ([]byte, error) {
 	const structure = "NewSessionTicketTLS13"
 	switch {
-	case m.Lifetime > MaxTicketLifetime:
+	case m.Lifetime > maxLifetimeSeconds:
 		return nil, invalid(structure, "ticket_lifetime")
 	case len(m.Nonce) > maxUint8:
 		return nil, tooLarge(structure, "ticket_nonce")

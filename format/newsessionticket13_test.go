@@ -47,7 +47,7 @@ func nst13Tests(t testing.TB) []nst13Test {
 			&NewSessionTicketTLS13{Ticket: []byte{0xaa}}},
 		{"unknown extensions kept in order", nst13Message("00093a80", "fad6aac5", rep(0x4e, 255), h("deadbeef"),
 			h("ff01 0002 abcd", "002a 0004 00000400", "0000 0000")),
-			&NewSessionTicketTLS13{Lifetime: MaxTicketLifetime, AgeAdd: 0xfad6aac5, Nonce: rep(0x4e, 255), Ticket: h("deadbeef"),
+			&NewSessionTicketTLS13{Lifetime: maxLifetimeSeconds, AgeAdd: 0xfad6aac5, Nonce: rep(0x4e, 255), Ticket: h("deadbeef"),
 				Extensions: []Extension{{0xff01, h("abcd")}, EarlyDataExtension(1024), {0, nil}}}},
 		{"largest extension list", nst13Message("00000001", "00000002", nil, h("aa"), append(h("fe00 fffa"), bigExt...)),
 			&NewSessionTicketTLS13{Lifetime: 1, AgeAdd: 2, Ticket: h("aa"), Extensions: []Extension{{0xfe00, bigExt}}}},
@@ -175,7 +175,7 @@ func TestNewSessionTicketTLS13AppendErrors(t *testing.T) {
 		modify func(*NewSessionTicketTLS13)
 		want   error
 	}{
-		{"lifetime over 604800", func(m *NewSessionTicketTLS13) { m.Lifetime = MaxTicketLifetime + 1 }, ErrMalformed},
+		{"lifetime over 604800", func(m *NewSessionTicketTLS13) { m.Lifetime = maxLifetimeSeconds + 1 }, ErrMalformed},
 		{"empty ticket", func(m *NewSessionTicketTLS13) { m.Ticket = nil }, ErrMalformed},
 		{"duplicate extension", func(m *NewSessionTicketTLS13) { m.Extensions = append(m.Extensions, EarlyDataExtension(1)) }, ErrMalformed},
 		{"early_data of 3 bytes", func(m *NewSessionTicketTLS13) { m.Extensions[0].Data = h("000004") }, ErrMalformed},

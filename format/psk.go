@@ -155,10 +155,13 @@ func (o *OfferedPSKs) BindersLen() int {
 	return n
 }
 
+// PSKMode is a PskKeyExchangeMode (RFC 8446, Section 4.2.9).
+type PSKMode uint8
+
 // PSK key exchange modes (RFC 8446, Section 4.2.9).
 const (
-	PSKModeKE    uint8 = 0 // psk_ke: PSK-only key establishment
-	PSKModeDHEKE uint8 = 1 // psk_dhe_ke: PSK with (EC)DHE key establishment
+	PSKModeKE    PSKMode = 0 // psk_ke: PSK-only key establishment
+	PSKModeDHEKE PSKMode = 1 // psk_dhe_ke: PSK with (EC)DHE key establishment
 )
 
 // PSKKeyExchangeModes is the body of the psk_key_exchange_modes extension
@@ -172,17 +175,21 @@ const (
 //	} PskKeyExchangeModes;
 //
 // Evolution: the layout is fixed by RFC 8446. New modes are new values.
-type PSKKeyExchangeModes []uint8
+type PSKKeyExchangeModes []PSKMode
 
 // ParsePSKKeyExchangeModes parses the body of a psk_key_exchange_modes
-// extension. The result aliases b.
+// extension.
 func ParsePSKKeyExchangeModes(b []byte) (PSKKeyExchangeModes, error) {
 	s := cryptobyte.String(b)
 	var modes []byte
 	if !readUint8LengthPrefixed(&s, &modes) || len(modes) == 0 || !s.Empty() {
 		return nil, malformed("PSKKeyExchangeModes")
 	}
-	return PSKKeyExchangeModes(modes), nil
+	m := make(PSKKeyExchangeModes, len(modes))
+	for i, v := range modes {
+		m[i] = PSKMode(v)
+	}
+	return m, nil
 }
 
 // Append appends the extension body to dst and returns the extended slice.
@@ -197,7 +204,9 @@ func (m PSKKeyExchangeModes) Append(dst []byte) ([]byte, error) {
 	}
 	b := cryptobyte.NewBuilder(dst)
 	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
-		b.AddBytes(m)
+		for _, v := range m {
+			b.AddUint8(uint8(v))
+		}
 	})
 	return b.Bytes()
 }

@@ -3,6 +3,7 @@ package format
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -153,7 +154,7 @@ func pskModesTests() []pskModesTest {
 		{"psk_dhe_ke", h("01 01"), PSKKeyExchangeModes{PSKModeDHEKE}},
 		{"both", h("02 00 01"), PSKKeyExchangeModes{PSKModeKE, PSKModeDHEKE}},
 		{"unknown mode kept", h("03 01 00 ff"), PSKKeyExchangeModes{1, 0, 0xff}},
-		{"255 modes", append(h("ff"), rep(1, 255)...), PSKKeyExchangeModes(rep(1, 255))},
+		{"255 modes", append(h("ff"), rep(1, 255)...), modesOf(rep(1, 255))},
 	}
 }
 
@@ -172,7 +173,7 @@ func TestPSKKeyExchangeModes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParsePSKKeyExchangeModes: %v", err)
 			}
-			if !bytes.Equal(got, tt.want) {
+			if !slices.Equal(got, tt.want) {
 				t.Errorf("ParsePSKKeyExchangeModes = %x, want %x", got, tt.want)
 			}
 			out, err := tt.want.Append(nil)
@@ -209,10 +210,19 @@ func TestParsePSKKeyExchangeModesMalformed(t *testing.T) {
 	}
 }
 
+// modesOf returns b as a list of modes.
+func modesOf(b []byte) PSKKeyExchangeModes {
+	m := make(PSKKeyExchangeModes, len(b))
+	for i, v := range b {
+		m[i] = PSKMode(v)
+	}
+	return m
+}
+
 func TestPSKKeyExchangeModesAppendErrors(t *testing.T) {
 	out, err := PSKKeyExchangeModes{}.Append([]byte("dst"))
 	checkAppendError(t, out, err, ErrMalformed)
-	out, err = PSKKeyExchangeModes(rep(1, 256)).Append([]byte("dst"))
+	out, err = modesOf(rep(1, 256)).Append([]byte("dst"))
 	checkAppendError(t, out, err, ErrFieldTooLarge)
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -37,6 +38,7 @@ const stateVersion = 1
 //	    ASN1Cert peer_certificates<0..2^24-1>;  // ASN1Cert = opaque<1..2^24-1>
 //	    opaque app_data<0..2^16-1>;     // application data
 //	    opaque embedded<0..2^24-1>;     // opaque state of the host TLS stack
+//	    optional uint64 authenticated_at;  // ms since the Unix epoch; 0 < authenticated_at <= created_at
 //	} State;
 //
 // Version is the protocol_version, [VersionTLS12] or [VersionTLS13]. The
@@ -46,6 +48,13 @@ const stateVersion = 1
 // stack, such as the output of crypto/tls SessionState.Bytes. Secret may be
 // empty only when Embedded is not: a host stack such as crypto/tls keeps the
 // session secret inside its own state.
+//
+// AuthenticatedAt is when the session was authenticated: the full handshake
+// that created it, which renewed tickets carry forward so that a session
+// cannot be renewed for ever. It is the first field appended under the
+// evolution rule: present if and only if AuthenticatedAt is not the zero
+// Time (a state from before the field has none, and its creation time
+// stands in for it), so every State still has one encoding.
 //
 // Evolution: fields are only ever appended at the end. Any other change
 // (removing, reordering or retyping a field, or changing what a field means)
@@ -74,24 +83,40 @@ type State struct {
 	PeerCertificates     [][]byte
 	AppData              []byte
 	Embedded             []byte
+	AuthenticatedAt      time.Time
 }
 
 // ParseState parses the encoding of a State. The byte slices of the result
 // (Secret, Binding, PeerCertificates, AppData and Embedded) alias b.
-// CreatedAt is in UTC.
+// CreatedAt and AuthenticatedAt are in UTC.
 func ParseState(b []byte) (*State, error) {
 	st := new(State)
-	if !st.unmarshal(b) {
+	if !st.unmarshal(b, false) {
 		return nil, malformed("State")
 	}
 	return st, nil
 }
 
-func (st *State) unmarshal(b []byte) bool {
+// ParseStateInto is [ParseState] into st, for callers that keep the
+// encoding for as long as the State: ServerName and ALPN alias b too,
+// so that parsing allocates nothing but PeerCertificates' list. On error
+// st is the zero State.
+//
+// Warning: b must not be modified while st or a string taken from it is in
+// use; the strings would change.
+func ParseStateInto(st *State, b []byte) error {
+	if !st.unmarshal(b, true) {
+		*st = State{}
+		return malformed("State")
+	}
+	return nil
+}
+
+func (st *State) unmarshal(b []byte, alias bool) bool {
 	*st = State{}
 	s := cryptobyte.String(b)
 	var version, ems uint8
-	var createdAt uint64
+	var createdAt, authAt uint64
 	var serverName, alpn []byte
 	var certs cryptobyte.String
 	if !s.ReadUint8(&version) || version != stateVersion ||
@@ -109,6 +134,7 @@ func (st *State) unmarshal(b []byte) bool {
 		!s.ReadUint24LengthPrefixed(&certs) ||
 		!readUint16LengthPrefixed(&s, &st.AppData) ||
 		!readUint24LengthPrefixed(&s, &st.Embedded) ||
+		(!s.Empty() && (!readUint64(&s, &authAt) || authAt == 0 || authAt > createdAt)) ||
 		!s.Empty() || (len(st.Secret) == 0 && len(st.Embedded) == 0) {
 		return false
 	}
@@ -121,8 +147,16 @@ func (st *State) unmarshal(b []byte) bool {
 	}
 	st.CreatedAt = time.UnixMilli(int64(createdAt)).UTC()
 	st.ExtendedMasterSecret = ems == 1
-	st.ServerName = string(serverName)
-	st.ALPN = string(alpn)
+	if authAt != 0 {
+		st.AuthenticatedAt = time.UnixMilli(int64(authAt)).UTC()
+	}
+	if alias {
+		st.ServerName = unsafe.String(unsafe.SliceData(serverName), len(serverName))
+		st.ALPN = unsafe.String(unsafe.SliceData(alpn), len(alpn))
+	} else {
+		st.ServerName = string(serverName)
+		st.ALPN = string(alpn)
+	}
 	return st.versionRule() == ""
 }
 
@@ -158,6 +192,9 @@ func (st *State) check() error {
 	}
 	if st.CreatedAt.UnixMilli() < 0 {
 		return invalid(structure, "created_at (before 1970)")
+	}
+	if !st.AuthenticatedAt.IsZero() && (st.AuthenticatedAt.UnixMilli() <= 0 || st.AuthenticatedAt.UnixMilli() > st.CreatedAt.UnixMilli()) {
+		return invalid(structure, "authenticated_at (not between 1970 and created_at)")
 	}
 	certsLen := 0
 	for _, c := range st.PeerCertificates {
@@ -207,7 +244,7 @@ func (st *State) Append(dst []byte) ([]byte, error) {
 	}
 	n := 1 + 2 + 2 + 1 + len(st.Secret) + 8 + 4 + 4 + 4 + 1 +
 		1 + len(st.ServerName) + 1 + len(st.ALPN) + 1 + len(st.Binding) +
-		3 + certsLen + 2 + len(st.AppData) + 3 + len(st.Embedded)
+		3 + certsLen + 2 + len(st.AppData) + 3 + len(st.Embedded) + 8
 	b := slices.Grow(dst, n)
 	b = append(b, stateVersion)
 	b = binary.BigEndian.AppendUint16(b, st.Version)
@@ -231,6 +268,9 @@ func (st *State) Append(dst []byte) ([]byte, error) {
 	}
 	b = append(binary.BigEndian.AppendUint16(b, uint16(len(st.AppData))), st.AppData...)
 	b = append(appendUint24(b, len(st.Embedded)), st.Embedded...)
+	if !st.AuthenticatedAt.IsZero() {
+		b = binary.BigEndian.AppendUint64(b, uint64(st.AuthenticatedAt.UnixMilli()))
+	}
 	return b, nil
 }
 
@@ -250,8 +290,8 @@ func (st State) String() string {
 		formatTime(st.CreatedAt), st.Lifetime, st.AgeAdd, st.MaxEarlyData)
 	fmt.Fprintf(&b, " ExtendedMasterSecret:%t ServerName:%q ALPN:%q Binding:%x",
 		st.ExtendedMasterSecret, st.ServerName, st.ALPN, st.Binding)
-	fmt.Fprintf(&b, " PeerCertificates:%s AppData:%s Embedded:%s}",
-		certsSummary(st.PeerCertificates), redacted(st.AppData), redacted(st.Embedded))
+	fmt.Fprintf(&b, " PeerCertificates:%s AppData:%s Embedded:%s AuthenticatedAt:%s}",
+		certsSummary(st.PeerCertificates), redacted(st.AppData), redacted(st.Embedded), formatTime(st.AuthenticatedAt))
 	return b.String()
 }
 
@@ -265,8 +305,8 @@ func (st State) GoString() string {
 		st.CreatedAt.UnixMilli(), st.Lifetime, st.AgeAdd, st.MaxEarlyData)
 	fmt.Fprintf(&b, ", ExtendedMasterSecret:%t, ServerName:%q, ALPN:%q, Binding:%#v",
 		st.ExtendedMasterSecret, st.ServerName, st.ALPN, st.Binding)
-	fmt.Fprintf(&b, ", PeerCertificates:[][]byte{/* %s */}, AppData:[]byte{/* %s */}, Embedded:[]byte{/* %s */}}",
-		certsSummary(st.PeerCertificates), redacted(st.AppData), redacted(st.Embedded))
+	fmt.Fprintf(&b, ", PeerCertificates:[][]byte{/* %s */}, AppData:[]byte{/* %s */}, Embedded:[]byte{/* %s */}, AuthenticatedAt:time.UnixMilli(%d)}",
+		certsSummary(st.PeerCertificates), redacted(st.AppData), redacted(st.Embedded), st.AuthenticatedAt.UnixMilli())
 	return b.String()
 }
 

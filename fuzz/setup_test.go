@@ -133,7 +133,8 @@ func newFixture(tb testing.TB) *fixture {
 	f.e, err = engine.New(&engine.Config{
 		Keys: f.keys, Time: f.clock.Now, Rand: newDetReader("engine"),
 		MaxEarlyData: 16384, ReplayStore: store,
-		DecryptTicket: func(s *format.State, keyName []byte, st status.Status) status.Return {
+		DecryptTicket: func(ti engine.TicketInfo) status.Return {
+			s, keyName, st := ti.Session, ti.KeyName, ti.Status
 			f.calls = append(f.calls, call{s, keyName, st})
 			return status.Default(st)
 		},
@@ -158,6 +159,7 @@ func (f *fixture) issuer(tb testing.TB, key *seal.Key, skew time.Duration, bindi
 		Binding:      []byte(binding),
 		GenerateTicket: func(s *format.State) error {
 			c := cloneState(*s)
+			c.Binding = []byte(binding) // sealed in place of s.Binding
 			f.capture = &c
 			return nil
 		},
@@ -170,7 +172,7 @@ func (f *fixture) issuer(tb testing.TB, key *seal.Key, skew time.Duration, bindi
 
 // record adds a ticket whose state was captured by the GenerateTicket
 // callback of an issuing engine.
-func (f *fixture) record(tb testing.TB, name string, iss *engine.Issued, openable, primary bool) *issued {
+func (f *fixture) record(tb testing.TB, name string, iss engine.Issued, openable, primary bool) *issued {
 	tb.Helper()
 	if f.capture == nil {
 		tb.Fatalf("%s: GenerateTicket was not called", name)
@@ -323,7 +325,7 @@ func (f *fixture) offer(tb testing.TB, tickets []*issued, adjust func(*testkit.C
 		})
 		o.Binders = append(o.Binders, make([]byte, psks[i].Hash().Size()))
 	}
-	ch := &testkit.ClientHello{ServerName: sni, ALPN: []string{alpn}, Modes: []uint8{format.PSKModeDHEKE}, PSKs: o}
+	ch := &testkit.ClientHello{ServerName: sni, ALPN: []string{alpn}, Modes: []format.PSKMode{format.PSKModeDHEKE}, PSKs: o}
 	if adjust != nil {
 		adjust(ch)
 	}
@@ -386,7 +388,7 @@ func (f *fixture) buildHellos(tb testing.TB) {
 		c.TicketRequest = &format.TicketRequest{NewSessionCount: 3, ResumptionCount: 1}
 	}), 0x1301, sni, alpn)
 	add(f.offer(tb, []*issued{good}, func(c *testkit.ClientHello) { c.Modes = nil }), 0x1301, sni, alpn)
-	add(f.offer(tb, []*issued{good}, func(c *testkit.ClientHello) { c.Modes = []uint8{format.PSKModeKE} }), 0x1301, sni, alpn)
+	add(f.offer(tb, []*issued{good}, func(c *testkit.ClientHello) { c.Modes = []format.PSKMode{format.PSKModeKE} }), 0x1301, sni, alpn)
 	add(f.offer(tb, []*issued{good}, func(c *testkit.ClientHello) { c.PSKNotLast = true }), 0x1301, sni, alpn)
 	add(f.offer(tb, []*issued{good}, func(c *testkit.ClientHello) { c.PSKs = nil }), 0x1301, sni, alpn)
 	// The client side of package resumption, through testkit.
@@ -420,6 +422,9 @@ func (f *fixture) buildHellos(tb testing.TB) {
 // milliseconds, in UTC.
 func opened(s format.State) format.State {
 	s.CreatedAt = time.UnixMilli(s.CreatedAt.UnixMilli()).UTC()
+	if !s.AuthenticatedAt.IsZero() {
+		s.AuthenticatedAt = time.UnixMilli(s.AuthenticatedAt.UnixMilli()).UTC()
+	}
 	return s
 }
 
@@ -517,4 +522,10 @@ func sortedVectors(tb testing.TB) [][]byte {
 		out[i] = m[k]
 	}
 	return out
+}
+
+// fuzzConn returns the connection the fixture's sessions are resumed on,
+// for version v.
+func fuzzConn(v uint16) engine.ConnInfo {
+	return engine.ConnInfo{Version: v, ServerName: sni, ALPN: alpn}
 }

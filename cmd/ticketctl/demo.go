@@ -54,7 +54,7 @@ func demo(w io.Writer) error {
 
 func demoTLS13(w io.Writer, e *engine.Engine, keys *seal.Keyring, clock *demoClock) ([]byte, error) {
 	fmt.Fprintln(w, "== TLS 1.3 ==")
-	d, _ := e.Open(format.VersionTLS13, false, nil)
+	d, _ := e.Open(demoConn(format.VersionTLS13), false, nil)
 	trace(w, "full handshake, no PSK offered", d, nil)
 	var tickets [][]byte
 	for i := 0; i < d.Tickets; i++ {
@@ -67,22 +67,22 @@ func demoTLS13(w io.Writer, e *engine.Engine, keys *seal.Keyring, clock *demoClo
 			i+1, keyNameOf(iss.Ticket), len(iss.Ticket), iss.Lifetime, iss.AgeAdd, len(iss.Message))
 	}
 	clock.t = clock.t.Add(10 * time.Minute)
-	d, err := e.Open(format.VersionTLS13, true, tickets[0])
+	d, err := e.Open(demoConn(format.VersionTLS13), true, tickets[0])
 	trace(w, "resume with ticket #1", d, err)
 
 	if err := rotate(w, keys); err != nil {
 		return nil, err
 	}
-	d, err = e.Open(format.VersionTLS13, true, tickets[1])
+	d, err = e.Open(demoConn(format.VersionTLS13), true, tickets[1])
 	trace(w, "resume with ticket #2 (old key, now decrypt-only)", d, err)
 
 	bad := bytes.Clone(tickets[1])
 	bad[len(bad)-1] ^= 0x01
-	d, err = e.Open(format.VersionTLS13, true, bad)
+	d, err = e.Open(demoConn(format.VersionTLS13), true, bad)
 	trace(w, "resume with a tampered ticket", d, err)
 
 	clock.t = clock.t.Add(2 * time.Hour)
-	d, err = e.Open(format.VersionTLS13, true, tickets[1])
+	d, err = e.Open(demoConn(format.VersionTLS13), true, tickets[1])
 	trace(w, "resume with ticket #2 two hours later", d, err)
 	fmt.Fprintln(w)
 	return tickets[0], nil
@@ -90,7 +90,7 @@ func demoTLS13(w io.Writer, e *engine.Engine, keys *seal.Keyring, clock *demoClo
 
 func demoTLS12(w io.Writer, e *engine.Engine, keys *seal.Keyring, clock *demoClock) error {
 	fmt.Fprintln(w, "== TLS 1.2 ==")
-	d, err := e.Open(format.VersionTLS12, true, nil)
+	d, err := e.Open(demoConn(format.VersionTLS12), true, nil)
 	trace(w, "full handshake, empty SessionTicket extension", d, err)
 	iss, err := e.Issue(session(format.VersionTLS12), nil)
 	if err != nil {
@@ -98,19 +98,19 @@ func demoTLS12(w io.Writer, e *engine.Engine, keys *seal.Keyring, clock *demoClo
 	}
 	fmt.Fprintf(w, "  issued ticket: key %s, %d bytes, lifetime hint %ds, NewSessionTicket %d bytes\n",
 		keyNameOf(iss.Ticket), len(iss.Ticket), iss.Lifetime, len(iss.Message))
-	d, err = e.Open(format.VersionTLS12, true, iss.Ticket)
+	d, err = e.Open(demoConn(format.VersionTLS12), true, iss.Ticket)
 	trace(w, "resume with the ticket", d, err)
 	if err := rotate(w, keys); err != nil {
 		return err
 	}
-	d, err = e.Open(format.VersionTLS12, true, iss.Ticket)
+	d, err = e.Open(demoConn(format.VersionTLS12), true, iss.Ticket)
 	trace(w, "resume with the ticket (old key, now decrypt-only)", d, err)
 	if err := drop(w, keys); err != nil {
 		return err
 	}
-	d, err = e.Open(format.VersionTLS12, true, iss.Ticket)
+	d, err = e.Open(demoConn(format.VersionTLS12), true, iss.Ticket)
 	trace(w, "resume with the ticket (its key dropped)", d, err)
-	d, err = e.Open(format.VersionTLS12, false, nil)
+	d, err = e.Open(demoConn(format.VersionTLS12), false, nil)
 	trace(w, "full handshake, no SessionTicket extension", d, err)
 	fmt.Fprintln(w)
 	return nil
@@ -127,7 +127,8 @@ func demoCallback(w io.Writer, keys *seal.Keyring, clock *demoClock, old13 []byt
 			s.AppData = []byte("tenant=blue")
 			return nil
 		},
-		DecryptTicket: func(s *format.State, keyName []byte, st status.Status) status.Return {
+		DecryptTicket: func(ti engine.TicketInfo) status.Return {
+			s, keyName, st := ti.Session, ti.KeyName, ti.Status
 			if s != nil {
 				fmt.Fprintf(w, "  dec_cb: status %v, key %x, app data %q\n", st, keyName, s.AppData)
 				if !strings.HasPrefix(string(s.AppData), "tenant=") {
@@ -150,9 +151,9 @@ func demoCallback(w io.Writer, keys *seal.Keyring, clock *demoClock, old13 []byt
 	if err != nil {
 		return err
 	}
-	d, err := e.Open(format.VersionTLS13, true, iss.Ticket)
+	d, err := e.Open(demoConn(format.VersionTLS13), true, iss.Ticket)
 	trace(w, "resume a ticket whose gen_cb set app data", d, err)
-	d, err = e.Open(format.VersionTLS13, true, old13)
+	d, err = e.Open(demoConn(format.VersionTLS13), true, old13)
 	trace(w, "a callback returning Use for a ticket that did not open", d, err)
 	return nil
 }
@@ -224,4 +225,9 @@ func plural(n int) string {
 		return "1 new ticket"
 	}
 	return fmt.Sprintf("%d new tickets", n)
+}
+
+// demoConn returns the connection the demo's sessions are resumed on.
+func demoConn(v uint16) engine.ConnInfo {
+	return engine.ConnInfo{Version: v, ServerName: "demo.example", ALPN: "h2"}
 }

@@ -59,7 +59,7 @@ type liveDemo struct {
 	cfg   *tls.Config
 }
 
-func newLiveDemo(w io.Writer, version uint16, cb func(*format.State, []byte, status.Status) status.Return, gen func(*format.State) error) (*liveDemo, error) {
+func newLiveDemo(w io.Writer, version uint16, cb func(engine.TicketInfo) status.Return, gen func(*format.State) error) (*liveDemo, error) {
 	key, err := seal.GenerateKey(seal.AES256GCM, nil)
 	if err != nil {
 		return nil, err
@@ -158,7 +158,8 @@ func demoLive(w io.Writer) error {
 func demoLiveAppData(w io.Writer) error {
 	fmt.Fprintln(w, "== live TLS 1.3: application data from gen_cb to dec_cb ==")
 	gen := func(s *format.State) error { s.AppData = []byte("tenant=blue"); return nil }
-	cb := func(s *format.State, keyName []byte, st status.Status) status.Return {
+	cb := func(ti engine.TicketInfo) status.Return {
+		s, keyName, st := ti.Session, ti.KeyName, ti.Status
 		if s != nil {
 			fmt.Fprintf(w, "  dec_cb: status %v, key %x, app data %q\n", st, keyName, s.AppData)
 		}

@@ -106,7 +106,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := server.Config{
 		Addr: f.addr, MinVersion: min, MaxVersion: max,
-		Engine: engine.Config{Keys: keys, Lifetime: f.lifetime, NumTickets: f.tickets, DecryptTicket: policy, Legacy: opener},
+		Engine: engine.Config{Keys: keys, Lifetime: f.lifetime, NumTickets: f.tickets, DecryptTicket: policy, LegacyTickets: opener},
 		Logger: slog.New(slog.NewTextHandler(stdout, nil)),
 	}
 	if f.certFile != "" {
@@ -239,7 +239,7 @@ func serveDebug(ctx context.Context, e *engine.Engine, addr string, stdout io.Wr
 	if err != nil {
 		return err
 	}
-	e.PublishExpvar("tlsticket")
+	expvar.Publish("tlsticket", expvar.Func(func() any { return e.Metrics() }))
 	mux := http.NewServeMux()
 	mux.Handle("/debug/vars", expvar.Handler())
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}

@@ -120,7 +120,7 @@ func (a *Adapter) Unwrap(identity []byte, cs tls.ConnectionState) (*tls.SessionS
 	// empty ticket both when the SessionTicket extension was empty and when
 	// it was absent. The two cannot be told apart here, so an empty ticket
 	// counts as none offered.
-	d, err := a.e.OpenConn(conn, len(identity) > 0, identity)
+	d, err := a.e.Open(conn, len(identity) > 0, identity)
 	if a.OnDecision != nil {
 		a.OnDecision(cs, d, err)
 	}
@@ -133,7 +133,7 @@ func (a *Adapter) Unwrap(identity []byte, cs tls.ConnectionState) (*tls.SessionS
 	embedded := d.Session.Embedded
 	if len(embedded) == 0 {
 		// A session from another stack (an OpenSSL ticket opened by
-		// engine.Config.Legacy): give crypto/tls its own encoding of it.
+		// engine.Config.LegacyTickets): give crypto/tls its own encoding of it.
 		embedded = goSessionState(d.Session)
 	}
 	ss, err := tls.ParseSessionState(embedded)

@@ -255,7 +255,8 @@ func TestAppData(t *testing.T) {
 				s.AppData = []byte("user=alice")
 				return nil
 			}
-			c.DecryptTicket = func(s *format.State, _ []byte, st status.Status) status.Return {
+			c.DecryptTicket = func(ti engine.TicketInfo) status.Return {
+				s, st := ti.Session, ti.Status
 				if s != nil {
 					got = bytes.Clone(s.AppData)
 				}
@@ -278,7 +279,7 @@ func TestCallbackAbort(t *testing.T) {
 	versions(t, func(t *testing.T, v uint16) {
 		f := newFixture(t)
 		srv := f.server(t, v, func(c *engine.Config) {
-			c.DecryptTicket = func(*format.State, []byte, status.Status) status.Return { return status.Abort }
+			c.DecryptTicket = func(engine.TicketInfo) status.Return { return status.Abort }
 		}, nil)
 		cli := f.client(v, tls.NewLRUClientSessionCache(8), "a.example")
 		if _, err := handshake(t, srv, cli); err != nil {

@@ -35,8 +35,8 @@ func engineBench(op string, v uint16) func(*testing.B) {
 			Keys:           seal.NewKeyring(newRing(b, seal.AES256GCM, 1)),
 			Binding:        binding,
 			GenerateTicket: func(s *format.State) error { return nil },
-			DecryptTicket: func(s *format.State, keyName []byte, st status.Status) status.Return {
-				return status.Default(st)
+			DecryptTicket: func(t engine.TicketInfo) status.Return {
+				return status.Default(t.Status)
 			},
 		})
 		if err != nil {
@@ -60,8 +60,9 @@ func engineBench(op string, v uint16) func(*testing.B) {
 				}
 			}
 		} else {
+			conn := engine.ConnInfo{Version: v, ServerName: s.ServerName, ALPN: s.ALPN}
 			for b.Loop() {
-				d, err := e.Open(v, true, iss.Ticket)
+				d, err := e.Open(conn, true, iss.Ticket)
 				if err != nil || !d.Resumed {
 					b.Fatalf("Open: resumed %v, fallback %v, error %v", d.Resumed, d.Fallback, err)
 				}

@@ -247,14 +247,15 @@ func (h Handshake) attrs() []any {
 // Policy returns a DecryptTicket callback by name: "default" (nil, the
 // engine's default), "ignore" (never resume), or "renew" (resume and always
 // renew).
-func Policy(name string) (func(s *format.State, keyName []byte, st status.Status) status.Return, error) {
+func Policy(name string) (func(engine.TicketInfo) status.Return, error) {
 	switch name {
 	case "", "default":
 		return nil, nil
 	case "ignore":
-		return func(*format.State, []byte, status.Status) status.Return { return status.Ignore }, nil
+		return func(engine.TicketInfo) status.Return { return status.Ignore }, nil
 	case "renew":
-		return func(_ *format.State, _ []byte, st status.Status) status.Return {
+		return func(ti engine.TicketInfo) status.Return {
+			st := ti.Status
 			if st.Opened() {
 				return status.UseRenew
 			}

@@ -25,7 +25,7 @@ func OfferHello(tickets []*resumption.ClientTicket, now time.Time, adjust func(*
 	if err != nil {
 		return nil, err
 	}
-	ch := &ClientHello{ServerName: "example.com", ALPN: []string{"h2"}, Modes: []uint8{format.PSKModeDHEKE}, PSKs: o}
+	ch := &ClientHello{ServerName: "example.com", ALPN: []string{"h2"}, Modes: []format.PSKMode{format.PSKModeDHEKE}, PSKs: o}
 	if adjust != nil {
 		adjust(ch)
 	}

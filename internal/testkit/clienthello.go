@@ -17,7 +17,7 @@ type ClientHello struct {
 	ServerName   string
 	ALPN         []string
 	// Modes, if not nil, is sent as psk_key_exchange_modes.
-	Modes []uint8
+	Modes []format.PSKMode
 	// EarlyData sends an empty early_data extension.
 	EarlyData bool
 	// TicketRequest, if not nil, is sent as ticket_request (RFC 9149).
@@ -84,7 +84,11 @@ func (c *ClientHello) addExtensions(b *cryptobyte.Builder) {
 	})
 	if c.Modes != nil {
 		ext(b, uint16(format.ExtensionPSKKeyExchangeModes), func(b *cryptobyte.Builder) {
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(c.Modes) })
+			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
+				for _, m := range c.Modes {
+					b.AddUint8(uint8(m))
+				}
+			})
 		})
 	}
 	if c.EarlyData {

@@ -129,7 +129,7 @@ func issue(t *testing.T, nd *node) []byte {
 // mustResume checks that nd resumes ticket with status want.
 func mustResume(t *testing.T, nd *node, ticket []byte, want status.Status) {
 	t.Helper()
-	d, err := nd.engine.Open(format.VersionTLS12, true, ticket)
+	d, err := nd.engine.Open(engine.ConnInfo{Version: format.VersionTLS12}, true, ticket)
 	if err != nil || !d.Resumed || d.Status != want {
 		t.Fatalf("%s: Open: resumed %v, status %v, fallback %v, err %v; want resumed with %v", nd.id, d.Resumed, d.Status, d.Fallback, err, want)
 	}

@@ -1,0 +1,47 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tlsticket/tlsticket/format"
+	"github.com/tlsticket/tlsticket/resumption"
+)
+
+// earlyData decides 0-RTT for the selected identity i, whose binder has been
+// verified, in the order of RFC 8446, Section 8.2.
+func (e *Engine) earlyData(ctx context.Context, ch *ClientHelloTLS13, exts *format.ClientHelloExtensions,
+	i int, id format.PSKIdentity, s *format.State, binder []byte) (bool, error) {
+	if _, asked := exts.Lookup(format.ExtensionEarlyData); !asked {
+		return false, nil
+	}
+	switch {
+	case i != 0:
+		return false, ErrEarlyDataNotFirst
+	case ch.ClientHello1 != nil:
+		return false, ErrEarlyDataAfterHRR
+	case e.maxEarlyData == 0 || s.MaxEarlyData == 0:
+		return false, ErrEarlyDataDisabled
+	case s.CipherSuite != ch.CipherSuite:
+		return false, ErrEarlyDataSuite
+	}
+	now := e.now()
+	age := resumption.TicketAge(id.ObfuscatedTicketAge, s.AgeAdd)
+	if !resumption.Fresh(s.CreatedAt, age, now, e.window) {
+		return false, ErrEarlyDataStale
+	}
+	if e.replay == nil {
+		return false, ErrNoReplayStore
+	}
+	// Keep the record while the expected arrival time is in the window.
+	ttl := max(resumption.ExpectedArrival(s.CreatedAt, age).Add(e.window).Sub(now), time.Millisecond)
+	fresh, err := e.replay.CheckAndStore(ctx, binder, ttl)
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("%w: %w", ErrReplayStore, err)
+	case !fresh:
+		return false, ErrEarlyDataReplay
+	}
+	return true, nil
+}
