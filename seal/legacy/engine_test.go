@@ -7,10 +7,10 @@ import (
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/internal/opensslkit"
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/keyfile"
 	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/seal/legacy"
-	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/status"
 )
 
