@@ -397,3 +397,46 @@ func TestSingleUseTickets(t *testing.T) {
 		t.Error("SingleUseTickets without a replay store was accepted")
 	}
 }
+
+// TestSelectDeviations holds the engine to the RFC where OpenSSL 3.0 does
+// otherwise (docs/decisions.md, "Where tlsticket differs from OpenSSL 3.0").
+func TestSelectDeviations(t *testing.T) {
+	f := newTLS13Fixture(t, nil)
+	t.Run("empty-identity-list", func(t *testing.T) {
+		// identities<7..2^16-1> empty, one 32-byte binder.
+		raw := append([]byte{0, 0, 0, 33, 32}, make([]byte, 32)...)
+		msg := f.hello(t, nil, func(c *testkit.ClientHello) { c.RawPSK = raw })
+		sel, err := f.selectHello(t, msg)
+		if sel.Alert != AlertDecodeError || err == nil || sel.Resumed {
+			t.Fatalf("alert %v err %v resumed %v; want decode_error (OpenSSL 3.0: full handshake)", sel.Alert, err, sel.Resumed)
+		}
+	})
+	t.Run("bad-binder", func(t *testing.T) {
+		msg := f.hello(t, []*resumption.ClientTicket{f.ticket(t, f.e, "x")}, nil)
+		corruptBinder(t, msg, 0)
+		sel, err := f.selectHello(t, msg)
+		if sel.Alert != AlertDecryptError || !errors.Is(err, ErrBadBinder) {
+			t.Fatalf("alert %v err %v; want decrypt_error (OpenSSL 3.0: illegal_parameter)", sel.Alert, err)
+		}
+	})
+	t.Run("short-ticket-key-name", func(t *testing.T) {
+		var names [][]byte
+		e, err := New(&Config{Keys: seal.NewKeyring(testRing(t, testKey(t, "k"))), DecryptTicket: func(ti TicketInfo) status.Return {
+			names = append(names, ti.KeyName)
+			return status.Default(ti.Status)
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		full := issue(t, e, format.VersionTLS12)
+		for _, n := range []int{1, 5, 17} {
+			d, err := e.Open(conn(format.VersionTLS12), true, full[:n])
+			if err != nil || d.Status != status.NoDecrypt || d.KeyName != nil {
+				t.Errorf("%d-byte ticket: status %v key name %x err %v; want NoDecrypt, no key name", n, d.Status, d.KeyName, err)
+			}
+		}
+		if len(names) != 3 || names[0] != nil || names[1] != nil || names[2] != nil {
+			t.Errorf("dec_cb saw key names %x, want none (OpenSSL 3.0: the first bytes)", names)
+		}
+	})
+}

@@ -25,6 +25,9 @@ type ClientHello struct {
 	// PSKs, if not nil, is sent as pre_shared_key, last unless PSKNotLast.
 	PSKs       *format.OfferedPSKs
 	PSKNotLast bool
+	// RawPSK, if not nil, is sent as the pre_shared_key body as it is,
+	// last, in place of PSKs: for bodies that break the grammar.
+	RawPSK []byte
 }
 
 // Marshal returns the ClientHello handshake message, header included.
@@ -100,7 +103,10 @@ func (c *ClientHello) addExtensions(b *cryptobyte.Builder) {
 			b.AddUint8(c.TicketRequest.ResumptionCount)
 		})
 	}
-	if c.PSKs != nil {
+	if c.RawPSK != nil {
+		ext(b, uint16(format.ExtensionPreSharedKey), func(b *cryptobyte.Builder) { b.AddBytes(c.RawPSK) })
+	}
+	if c.PSKs != nil && c.RawPSK == nil {
 		body, err := c.PSKs.Append(nil)
 		if err != nil {
 			b.SetError(err)
