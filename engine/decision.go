@@ -207,6 +207,8 @@ type Decision struct {
 	Tickets int
 	// Alert is the alert to send when the handshake aborts; zero otherwise.
 	Alert Alert
+
+	age time.Duration // the ticket's age when it resumed, for the metrics
 }
 
 // examine computes the status of ticket, calls the decrypt callback, applies
@@ -228,7 +230,9 @@ func (e *Engine) examine(c *ConnInfo, ticket []byte) (Decision, error) {
 	d.Tickets = e.ticketsFor(d.Version, o, true)
 	if o.Resumed() {
 		d.Resumed, d.Session = true, session
-		switch err := e.check(c, session); {
+		var err error
+		d.age, err = e.check(c, session)
+		switch {
 		case errors.Is(err, ErrEMSDowngrade):
 			return e.abort(d, AlertHandshakeFailure, err)
 		case err != nil:
@@ -322,9 +326,13 @@ func (e *Engine) openLegacy(ticket []byte) (*format.State, []byte, bool) {
 // check runs the checks OpenSSL runs after the decrypt callback on a session
 // about to be resumed, in this order. A non-nil error names the failed
 // check; ErrEMSDowngrade aborts, every other one falls back to a full
-// handshake.
-func (e *Engine) check(c *ConnInfo, s *format.State) error {
+// handshake. It also returns the ticket's age.
+func (e *Engine) check(c *ConnInfo, s *format.State) (time.Duration, error) {
 	now := e.now()
+	return now.Sub(s.CreatedAt), e.checkAt(now, c, s)
+}
+
+func (e *Engine) checkAt(now time.Time, c *ConnInfo, s *format.State) error {
 	switch {
 	case s.Version != c.Version:
 		return ErrVersionMismatch

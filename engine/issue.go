@@ -92,6 +92,7 @@ func (e *Engine) Issue(s *format.State, nonce []byte) (Issued, error) {
 	if e.genCB != nil {
 		switch err := e.genCB(s); {
 		case errors.Is(err, ErrSkipTicket):
+			e.metrics.skipped[versionIndex(s.Version)].Add(1)
 			return e.skipped(s)
 		case err != nil:
 			return Issued{}, &AbortError{Alert: AlertInternalError, Err: fmt.Errorf("%w: %w", ErrGenerateTicket, err)}

@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"time"
+
 	"bytes"
 	"encoding/hex"
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"log/slog"
 	"strings"
 	"testing"
@@ -80,5 +83,49 @@ func TestMetricsInvalidReturn(t *testing.T) {
 	e.Open(conn(format.VersionTLS12), true, nil)
 	if n := e.Metrics().Decisions["TLS1.2/Empty/invalid/abort"]; n != 1 {
 		t.Errorf("invalid return counted %d times, want 1: %v", n, e.Metrics().Decisions)
+	}
+}
+
+// TestMetricsReasons: fallbacks are counted by the check that failed, 0-RTT
+// rejections by reason, skipped tickets apart from issued ones, and ticket
+// ages at resumption in the histogram.
+func TestMetricsReasons(t *testing.T) {
+	if len(fallbackReasons)+1 != len(metrics{}.fallbacks[0]) || len(earlyDataReasons)+1 != len(metrics{}.earlyNo) || len(AgeBuckets) != numAgeBuckets {
+		t.Fatal("the counter arrays do not match the reason lists")
+	}
+	f := newTLS13Fixture(t, nil)
+	e := f.e
+	tk := issue(t, e, format.VersionTLS12)
+	f.clock.Advance(30 * time.Minute)
+	e.Open(conn(format.VersionTLS12), true, tk) // resumed at 30 minutes
+	other := conn(format.VersionTLS12)
+	other.ALPN = "http/1.1"
+	e.Open(other, true, tk) // alpn
+	f.clock.Advance(3 * time.Hour)
+	e.Open(conn(format.VersionTLS12), true, tk) // expired
+
+	ct := f.ticket(t, e, "x")
+	msg := f.hello(t, []*resumption.ClientTicket{ct}, func(c *testkit.ClientHello) { c.EarlyData = true })
+	f.selectHello(t, msg) // accepted
+	f.selectHello(t, msg) // replay
+
+	m := e.Metrics()
+	for k, want := range map[string]uint64{"TLS1.2/alpn": 1, "TLS1.2/expired": 1} {
+		if m.FallbackReasons[k] != want {
+			t.Errorf("FallbackReasons[%q] = %d, want %d (all %v)", k, m.FallbackReasons[k], want, m.FallbackReasons)
+		}
+	}
+	if m.Fallbacks["TLS1.2"] != 2 {
+		t.Errorf("Fallbacks %v", m.Fallbacks)
+	}
+	if m.EarlyDataAccepted != 1 || m.EarlyDataRejected["replay"] != 1 || len(m.EarlyDataRejected) != 1 {
+		t.Errorf("early data: accepted %d, rejected %v", m.EarlyDataAccepted, m.EarlyDataRejected)
+	}
+	h := m.TicketAge["TLS1.2"]
+	if h.Counts[3] != 1 || h.Sum != 30*time.Minute { // (15m, 1h]
+		t.Errorf("TLS 1.2 ticket ages %v, sum %v; want one in (15m, 1h]", h.Counts, h.Sum)
+	}
+	if h := m.TicketAge["TLS1.3"]; h.Counts[0] != 2 { // resumed at once, twice (the replay in 1-RTT)
+		t.Errorf("TLS 1.3 ticket ages %v", h.Counts)
 	}
 }

@@ -178,6 +178,9 @@ func (e *Engine) walk(ctx context.Context, ch *ClientHelloTLS13, exts *format.Cl
 		}
 		sel.Identity, sel.EarlySecret = i, es
 		sel.EarlyData, sel.EarlyDataErr = e.earlyData(ctx, ch, exts, i, id, session, psks.Binders[i])
+		if sel.EarlyData || sel.EarlyDataErr != nil {
+			e.recordEarlyData(sel.EarlyData, sel.EarlyDataErr)
+		}
 		return sel.withTickets(e, d.Tickets, true), nil
 	}
 	sel.Resumed, sel.Session = false, nil
