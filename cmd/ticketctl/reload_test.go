@@ -127,6 +127,20 @@ func eventually(t *testing.T, msg string, cond func() bool) {
 	}
 }
 
+// activeEntry returns a new key active at t0: announced 2 hours before,
+// active from 1 hour before to 1 hour after, retired retire after t0.
+func activeEntry(t *testing.T, a seal.AEAD, t0 time.Time, retire time.Duration) keyfile.KeyEntry {
+	t.Helper()
+	entry, err := keyfile.GenerateEntry(a, seal.Phases{
+		Announce: t0.Add(-2 * time.Hour), Activate: t0.Add(-time.Hour),
+		DecryptOnly: t0.Add(time.Hour), Retire: t0.Add(retire),
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entry
+}
+
 // writeKeyFile writes a key file of entries at path, mode 0600.
 func writeKeyFile(t *testing.T, path string, entries ...keyfile.KeyEntry) {
 	t.Helper()
@@ -174,13 +188,7 @@ func TestServeRetiredKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t0 := time.Now().Truncate(time.Second)
 			clock := fakeclock.New(t0)
-			entry, err := keyfile.GenerateEntry(seal.AES256GCM, seal.Phases{
-				Announce: t0.Add(-2 * time.Hour), Activate: t0.Add(-time.Hour),
-				DecryptOnly: t0.Add(time.Hour), Retire: t0.Add(2 * time.Hour),
-			}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			entry := activeEntry(t, seal.AES256GCM, t0, 2*time.Hour)
 			path := filepath.Join(t.TempDir(), "keys.txt")
 			writeKeyFile(t, path, entry)
 			k1 := keyNames(t, path)[0]
@@ -236,13 +244,7 @@ func TestServeReload(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t0 := time.Now().Truncate(time.Second)
 			clock := fakeclock.New(t0)
-			entry, err := keyfile.GenerateEntry(seal.AES256GCM, seal.Phases{
-				Announce: t0.Add(-2 * time.Hour), Activate: t0.Add(-time.Hour),
-				DecryptOnly: t0.Add(time.Hour), Retire: t0.Add(13 * time.Hour),
-			}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			entry := activeEntry(t, seal.AES256GCM, t0, 13*time.Hour)
 			path, rotate := tt.setup(t, t.TempDir(), t0)
 			writeKeyFile(t, path, entry)
 			k1 := keyNames(t, path)[0]
