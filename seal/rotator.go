@@ -372,7 +372,7 @@ func (r *Rotator) rebuild(now time.Time, ask bool) error {
 	if ask {
 		s, err := r.src.Schedule(now)
 		if err != nil {
-			srcErr = fmt.Errorf("seal: key source: %w", err)
+			srcErr = err
 			if r.keyring == nil {
 				return srcErr
 			}
