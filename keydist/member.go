@@ -84,11 +84,13 @@ func (m *Member) Epoch() uint64 {
 	return m.epoch
 }
 
-// Schedule returns the schedule of the last installed bundle, or nil
-// before the first: it implements [seal.KeySource]. It never fails.
-func (m *Member) Schedule(time.Time) (*seal.Schedule, error) {
+// Schedule returns the schedule of the last installed bundle, without the
+// keys retired at now, which the Member drops, or nil before the first
+// bundle: it implements [seal.KeySource]. It never fails.
+func (m *Member) Schedule(now time.Time) (*seal.Schedule, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.sched = m.sched.Prune(now)
 	return m.sched, nil
 }
 

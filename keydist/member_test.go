@@ -119,6 +119,10 @@ func TestMemberPhases(t *testing.T) {
 		}
 		checkRing(t, m.Keyring().Load(), s.primary, s.others...)
 	}
+	// The Member dropped the retired key 0 when the Rotator asked.
+	if got, want := m.String(), `keydist.Member{fleet "edge" epoch 1, 3 keys}`; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
 }
 
 func TestMemberRefuses(t *testing.T) {

@@ -81,11 +81,13 @@ func NewSource(path string, opts SourceOptions) (*Source, error) {
 // Path returns the path of the key file.
 func (s *Source) Path() string { return s.path }
 
-// Schedule returns the schedule of the last key file that parsed: it
-// implements [seal.KeySource]. It never fails.
-func (s *Source) Schedule(time.Time) (*seal.Schedule, error) {
+// Schedule returns the schedule of the last key file that parsed, without
+// the keys retired at now, which the Source drops: it implements
+// [seal.KeySource]. It never fails.
+func (s *Source) Schedule(now time.Time) (*seal.Schedule, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sched = s.sched.Prune(now)
 	return s.sched, nil
 }
 
@@ -106,21 +108,30 @@ func (s *Source) Reload() error {
 // [Source.Reload] does, and returns nil if it did not change. It reports a
 // file that cannot be examined once, until it can be again.
 func (s *Source) Poll() error {
+	_, err := s.poll()
+	return err
+}
+
+// poll is Poll, and reports whether it installed a new schedule.
+func (s *Source) poll() (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fi, err := os.Stat(s.path)
 	if err != nil {
 		if s.statError {
-			return nil
+			return false, nil
 		}
 		s.statError = true
-		return s.loadErr(err)
+		return false, s.loadErr(err)
 	}
 	s.statError = false
 	if s.info != nil && os.SameFile(s.info, fi) && fi.Size() == s.info.Size() && fi.ModTime().Equal(s.info.ModTime()) {
-		return nil
+		return false, nil
 	}
-	return s.read()
+	if err := s.read(); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // read reads and parses the file and, if it parses, installs its schedule
@@ -165,25 +176,15 @@ func (s *Source) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-tick.C:
 		}
-		s.mu.Lock()
-		before := s.sched
-		s.mu.Unlock()
-		err := s.Poll()
-		s.logLoad(err, before)
-	}
-}
-
-// logLoad logs the outcome of a Poll that started with the schedule
-// before: a warning with the error, or the new schedule's size.
-func (s *Source) logLoad(err error, before *seal.Schedule) {
-	if err != nil {
-		s.opts.Logger.Warn("tlsticket keys: key file not loaded", slog.String("file", s.path), slog.Any("error", err))
-		return
-	}
-	s.mu.Lock()
-	sched := s.sched
-	s.mu.Unlock()
-	if sched != before {
-		s.opts.Logger.Info("tlsticket keys: key file loaded", slog.String("file", s.path), slog.Int("keys", len(sched.Keys())))
+		loaded, err := s.poll()
+		switch {
+		case err != nil:
+			s.opts.Logger.Warn("tlsticket keys: key file not loaded", slog.String("file", s.path), slog.Any("error", err))
+		case loaded:
+			s.mu.Lock()
+			n := len(s.sched.Keys())
+			s.mu.Unlock()
+			s.opts.Logger.Info("tlsticket keys: key file loaded", slog.String("file", s.path), slog.Int("keys", n))
+		}
 	}
 }

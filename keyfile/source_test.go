@@ -209,6 +209,22 @@ func TestSourceBadFile(t *testing.T) {
 	}
 }
 
+// TestSourceDropsRetired checks that the Source drops the keys retired at
+// the time its Rotator asks.
+func TestSourceDropsRetired(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.txt")
+	writeRenamed(t, path, Header+"\n"+keyLine(seal.AES256GCM, secretA, 0)+"\n"+keyLine(seal.AES256GCM, secretB, 1)+"\n")
+	s := newTestSource(t, path)
+	sched, err := s.Schedule(phases(0).Retire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys := sched.Keys(); len(keys) != 1 || keys[0].Key.Name() != nameOf(t, secretB) {
+		t.Errorf("schedule after key A retired = %v, want key B alone", sched)
+	}
+	checkKeys(t, s, secretB)
+}
+
 // TestSourceReload checks that Reload reads an unchanged file again and
 // notifies.
 func TestSourceReload(t *testing.T) {

@@ -205,9 +205,10 @@ type Notifier interface {
 // seal path.
 //
 // A retired key leaves the schedule and the Ring at the first Maintain
-// after its Retire time, and the Rotator drops every reference to it; it
-// is garbage once the calls that loaded an older Ring return. Go cannot
-// zero the cipher state of a Key (see docs/keys.md).
+// after its Retire time, and the Rotator drops every reference to it (the
+// sources of this module drop theirs when the Rotator next asks them, see
+// [Schedule.Prune]); it is garbage once the calls that loaded an older Ring
+// return. Go cannot zero the cipher state of a Key (see docs/keys.md).
 //
 // Rotators print their current Ring, never key bytes or the epoch root.
 type Rotator struct {
@@ -381,9 +382,10 @@ func (r *Rotator) rebuild(now time.Time, ask bool) error {
 		}
 		r.retry = err != nil
 	}
+	r.source = r.source.Prune(now)
 	var keys []ScheduledKey
 	if r.source != nil {
-		keys = slices.DeleteFunc(r.source.Keys(), func(k ScheduledKey) bool { return k.At(now) == PhaseRetired })
+		keys = r.source.Keys()
 	}
 	locals, err := r.localKeys(now, keys)
 	if err != nil {
