@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -224,5 +225,38 @@ func TestRotatorRunNotified(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Run = %v, want context.Canceled", err)
+	}
+}
+
+// TestRotatorRetiredNeverInRing follows a schedule that runs out, minute by
+// minute for two days: the primary is always an active key of the source
+// or the local key, and no key outside [Announce, Retire) is in the Ring.
+func TestRotatorRetiredNeverInRing(t *testing.T) {
+	clock := newFakeClock(t0)
+	keys := []ScheduledKey{
+		{fixedKey(t, 1), phasesHours(0, 0, 6, 18)},
+		{fixedKey(t, 2), phasesHours(5, 6, 12, 24)},
+		{fixedKey(t, 3), phasesHours(11, 12, 18, 30)},
+	}
+	r, err := NewSourceRotator(newPushSource(mustSchedule(t, keys...)), testRotatorConfig(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := 0; m < 48*60; m++ {
+		clock.Set(t0.Add(time.Duration(m) * time.Minute))
+		maintain(t, r)
+		now, ring := clock.Now(), r.Keyring().Load()
+		for _, k := range keys {
+			_, in := ring.Lookup(k.Key.Name())
+			if p := k.At(now); in != (p != PhasePending && p != PhaseRetired) {
+				t.Fatalf("at %s a %v key of the source is in the ring: %v", stamp(now), p, in)
+			}
+			if ring.Primary() == k.Key && k.At(now) != PhaseActive {
+				t.Fatalf("at %s a %v key of the source seals", stamp(now), k.At(now))
+			}
+		}
+		if local := now.Compare(hours(18)) >= 0; local != !slices.ContainsFunc(keys, func(k ScheduledKey) bool { return k.Key == ring.Primary() }) {
+			t.Fatalf("at %s the primary is %v", stamp(now), ring.Primary().Name())
+		}
 	}
 }
