@@ -41,7 +41,7 @@ func BenchmarkOpen(b *testing.B) {
 	}
 }
 
-// BenchmarkInstall is Open plus building the schedule and the Ring.
+// BenchmarkInstall is Open plus building the schedule.
 func BenchmarkInstall(b *testing.B) {
 	mk, pk := testParties(b, "bench")
 	sealed := mustSeal(b, "bench", 1, testEntries(b, "bench", 4), mk.Public(), pk)
@@ -51,7 +51,7 @@ func BenchmarkInstall(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := m.Install(sealed, testStart); err != nil {
+		if err := m.Install(sealed); err != nil {
 			b.Fatal(err)
 		}
 	}

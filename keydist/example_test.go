@@ -30,6 +30,12 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// The member is the key source of the server's rotation loop, whose
+	// Keyring goes to the engine; rot.Run(ctx) runs in the background.
+	rot, err := seal.NewSourceRotator(member, seal.RotatorConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	// Each publication: the schedule, a new epoch, sealed to each member.
 	now := time.Now()
@@ -42,6 +48,10 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	k, err := key.Key()
+	if err != nil {
+		log.Fatal(err)
+	}
 	bundle := &keydist.Bundle{Fleet: "edge", Epoch: 1, Keys: []keyfile.KeyEntry{key}}
 	sealed, err := keydist.Seal(bundle, memberKey.Public(), publisher, nil)
 	bundle.Clear()
@@ -49,15 +59,19 @@ func Example() {
 		log.Fatal(err)
 	}
 
-	// The member installs it; its Keyring goes to the engine.
-	if err := member.Install(sealed, now); err != nil {
+	// The member installs it and notifies the loop, which seals with its
+	// key from then on (Run does this at once).
+	if err := member.Install(sealed); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("epoch", member.Epoch())
+	if err := rot.Maintain(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("epoch", member.Epoch(), "sealing with the bundle's key:", rot.Keyring().Load().Primary().Name() == k.Name())
 
 	// The same bundle again is a replay.
-	fmt.Println(member.Install(sealed, now) != nil)
+	fmt.Println(member.Install(sealed) != nil)
 	// Output:
-	// epoch 1
+	// epoch 1 sealing with the bundle's key: true
 	// true
 }

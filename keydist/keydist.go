@@ -7,8 +7,9 @@
 // seals a [Bundle] (fleet name, epoch, keys) to each member's
 // [MemberPublicKey] with [Seal] and stores the result anywhere the member
 // can read: a file, an object store, Redis (package rediskeys). The member
-// opens it with its [MemberKey] and installs the keys with a [Member], which
-// keeps a [seal.Keyring] current as the keys move through their phases.
+// opens it with its [MemberKey] and installs the keys with a [Member], the
+// key source of the [seal.Rotator] that keeps the server's [seal.Keyring]
+// current as the keys move through their phases.
 //
 // # Cryptography
 //

@@ -2,22 +2,54 @@ package keydist
 
 import (
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"github.com/tlsticket/tlsticket/keyfile"
 	"github.com/tlsticket/tlsticket/seal"
 )
 
-func newTestMember(t testing.TB, fleet string, mk *MemberKey, pk *PublisherKey) *Member {
+// memberNode is a Member and the Rotator that follows it on a fake clock,
+// as a server runs them.
+type memberNode struct {
+	*Member
+	rot   *seal.Rotator
+	clock *fakeclock.Clock
+}
+
+func newTestMember(t testing.TB, fleet string, mk *MemberKey, pk *PublisherKey) *memberNode {
 	t.Helper()
 	m, err := NewMember(MemberConfig{Fleet: fleet, Key: mk, Publisher: pk.Public()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	n := &memberNode{Member: m, clock: fakeclock.New(testStart)}
+	n.rot, err = seal.NewSourceRotator(m, seal.RotatorConfig{Time: n.clock.Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Keyring returns the Keyring of the node's Rotator.
+func (n *memberNode) Keyring() *seal.Keyring { return n.rot.Keyring() }
+
+// install installs sealed and runs the Rotator at now.
+func (n *memberNode) install(sealed []byte, now time.Time) error {
+	if err := n.Install(sealed); err != nil {
+		return err
+	}
+	return n.maintain(now)
+}
+
+// maintain runs the Rotator at now.
+func (n *memberNode) maintain(now time.Time) error {
+	n.clock.Set(now)
+	return n.rot.Maintain()
 }
 
 // names returns the key names of entries.
@@ -56,17 +88,17 @@ func TestMemberPhases(t *testing.T) {
 	keys := testEntries(t, "phases", 4)
 	n := names(t, keys)
 	m := newTestMember(t, "edge", mk, pk)
-	if m.Epoch() != 0 || m.Schedule() != nil {
+	if s, _ := m.Schedule(testStart); m.Epoch() != 0 || s != nil {
 		t.Fatal("new member has keys")
 	}
-	if err := m.Install(mustSeal(t, "edge", 1, keys, mk.Public(), pk), testStart.Add(time.Hour)); err != nil {
+	if err := m.install(mustSeal(t, "edge", 1, keys, mk.Public(), pk), testStart.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if m.Epoch() != 1 {
 		t.Errorf("epoch %d, want 1", m.Epoch())
 	}
 	checkRing(t, m.Keyring().Load(), n[0])
-	if got, want := m.NextChange(), testPhases(1).Announce; !got.Equal(want) {
+	if got, want := m.rot.NextChange(), testPhases(1).Announce; !got.Equal(want) {
 		t.Errorf("NextChange %v, want %v", got, want)
 	}
 	steps := []struct {
@@ -82,10 +114,14 @@ func TestMemberPhases(t *testing.T) {
 		{23*time.Hour + 30*time.Minute, n[3], []seal.KeyName{n[2], n[1]}},
 	}
 	for _, s := range steps {
-		if err := m.Maintain(testStart.Add(s.at)); err != nil {
+		if err := m.maintain(testStart.Add(s.at)); err != nil {
 			t.Fatal(err)
 		}
 		checkRing(t, m.Keyring().Load(), s.primary, s.others...)
+	}
+	// The Member dropped the retired key 0 when the Rotator asked.
+	if got, want := m.String(), `keydist.Member{fleet "edge" epoch 1, 3 keys}`; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
 	}
 }
 
@@ -97,7 +133,7 @@ func TestMemberRefuses(t *testing.T) {
 	m := newTestMember(t, "edge", mk, pk)
 	e1 := mustSeal(t, "edge", 1, keys[:1], mk.Public(), pk)
 	e2 := mustSeal(t, "edge", 2, keys, mk.Public(), pk)
-	if err := m.Install(e2, now); err != nil {
+	if err := m.install(e2, now); err != nil {
 		t.Fatal(err)
 	}
 	before := m.Keyring().Load()
@@ -114,7 +150,7 @@ func TestMemberRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := m.Install(tt.sealed, now); !errors.Is(err, tt.want) {
+			if err := m.install(tt.sealed, now); !errors.Is(err, tt.want) {
 				t.Fatalf("Install: %v, want %v", err, tt.want)
 			}
 			if m.Epoch() != 2 || m.Keyring().Load() != before {
@@ -122,61 +158,6 @@ func TestMemberRefuses(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestMemberFallback checks the local key: before the first bundle, and
-// after the installed keys all stop sealing.
-func TestMemberFallback(t *testing.T) {
-	mk, pk := testParties(t, "fallback")
-	keys := testEntries(t, "fallback", 1)
-	keys[0].Phases = seal.Phases{Announce: testStart, Activate: testStart, DecryptOnly: testStart.Add(24 * time.Hour), Retire: testStart.Add(36 * time.Hour)}
-	n := names(t, keys)
-	m := newTestMember(t, "edge", mk, pk)
-	local := m.Keyring().Load().Primary()
-	early, err := m.Keyring().Seal(nil, []byte("before any bundle"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := testStart.Add(time.Hour)
-	if err := m.Install(mustSeal(t, "edge", 1, keys, mk.Public(), pk), now); err != nil {
-		t.Fatal(err)
-	}
-	// The local key sealed a ticket, so it stays, decrypt-only.
-	checkRing(t, m.Keyring().Load(), n[0], local.Name())
-	if _, err := m.Keyring().Open(nil, early, nil); err != nil {
-		t.Errorf("ticket of the local key: %v", err)
-	}
-	if err := m.Maintain(now.Add(seal.DefaultDecryptOnly)); err != nil {
-		t.Fatal(err)
-	}
-	checkRing(t, m.Keyring().Load(), n[0])
-	// Key 0 stops sealing at 24 h: a new local key seals, key 0 opens.
-	after := testStart.Add(24*time.Hour + time.Minute)
-	if err := m.Maintain(after); err != nil {
-		t.Fatal(err)
-	}
-	r := m.Keyring().Load()
-	if p := r.Primary(); p.Name() == n[0] || p.Name() == local.Name() {
-		t.Fatalf("primary %v is not a new local key", p)
-	}
-	checkRing(t, r, r.Primary().Name(), n[0])
-	// After key 0 retires, the local key alone.
-	if err := m.Maintain(keys[0].Retire); err != nil {
-		t.Fatal(err)
-	}
-	checkRing(t, m.Keyring().Load(), r.Primary().Name())
-}
-
-// TestMemberUnusedLocalKeyDropped checks that a local key that sealed
-// nothing leaves the ring at the first install.
-func TestMemberUnusedLocalKeyDropped(t *testing.T) {
-	mk, pk := testParties(t, "unused")
-	keys := testEntries(t, "unused", 1)
-	m := newTestMember(t, "edge", mk, pk)
-	if err := m.Install(mustSeal(t, "edge", 1, keys, mk.Public(), pk), testStart); err != nil {
-		t.Fatal(err)
-	}
-	checkRing(t, m.Keyring().Load(), names(t, keys)[0])
 }
 
 // TestMembersShareTickets checks that two members of a fleet open each
@@ -188,22 +169,22 @@ func TestMembersShareTickets(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := testEntries(t, "share", 2)
-	var members [2]*Member
+	var members [2]*memberNode
 	for i := range members {
 		mk, err := GenerateMemberKey(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		members[i] = newTestMember(t, "edge", mk, pub)
-		if err := members[i].Install(mustSeal(t, "edge", 1, keys, mk.Public(), pub), testStart); err != nil {
+		if err := members[i].install(mustSeal(t, "edge", 1, keys, mk.Public(), pub), testStart); err != nil {
 			t.Fatal(err)
 		}
 	}
 	ahead, behind := members[0], members[1]
-	if err := ahead.Maintain(testStart.Add(testRotation)); err != nil { // key 1 active
+	if err := ahead.maintain(testStart.Add(testRotation)); err != nil { // key 1 active
 		t.Fatal(err)
 	}
-	if err := behind.Maintain(testStart.Add(testRotation - 30*time.Minute)); err != nil { // key 1 announced
+	if err := behind.maintain(testStart.Add(testRotation - 30*time.Minute)); err != nil { // key 1 announced
 		t.Fatal(err)
 	}
 	ticket, err := ahead.Keyring().Seal(nil, []byte("state"), nil)
@@ -255,10 +236,10 @@ func TestMemberConcurrent(t *testing.T) {
 	}
 	for i, b := range bundles {
 		now := testStart.Add(time.Duration(i) * testRotation)
-		if err := m.Install(b, now); err != nil {
+		if err := m.install(b, now); err != nil {
 			t.Error(err)
 		}
-		if err := m.Maintain(now.Add(time.Minute)); err != nil {
+		if err := m.maintain(now.Add(time.Minute)); err != nil {
 			t.Error(err)
 		}
 	}
@@ -284,10 +265,10 @@ func TestMemberMinEpoch(t *testing.T) {
 	if m.Epoch() != 5 {
 		t.Errorf("Epoch() = %d before any install, want 5", m.Epoch())
 	}
-	if err := m.Install(mustSeal(t, "edge", 5, keys, mk.Public(), pk), testStart); !errors.Is(err, ErrRollback) {
+	if err := m.Install(mustSeal(t, "edge", 5, keys, mk.Public(), pk)); !errors.Is(err, ErrRollback) {
 		t.Fatalf("epoch 5 after MinEpoch 5: %v, want ErrRollback", err)
 	}
-	if err := m.Install(mustSeal(t, "edge", 6, keys, mk.Public(), pk), testStart); err != nil {
+	if err := m.Install(mustSeal(t, "edge", 6, keys, mk.Public(), pk)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -298,7 +279,6 @@ func TestNewMemberRejects(t *testing.T) {
 		{Fleet: "edge", Key: mk},
 		{Fleet: "edge", Publisher: pk.Public()},
 		{Fleet: "", Key: mk, Publisher: pk.Public()},
-		{Fleet: "edge", Key: mk, Publisher: pk.Public(), LocalAEAD: 99},
 	} {
 		if _, err := NewMember(cfg); err == nil {
 			t.Errorf("NewMember(%+v) succeeded", cfg)

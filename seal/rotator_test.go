@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ func testRotatorConfig(clock *fakeClock) RotatorConfig {
 		Announce:    time.Hour,
 		DecryptOnly: 12 * time.Hour,
 		Time:        clock.Now,
+		Logger:      slog.New(slog.DiscardHandler),
 	}
 }
 
@@ -48,10 +50,11 @@ func TestRotatorConfigDefaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Time == nil || got.Rand == nil {
-			t.Errorf("withDefaults(%+v) left Time or Rand nil", tt.in)
+		if got.Time == nil || got.Rand == nil || got.Logger != slog.Default() {
+			t.Errorf("withDefaults(%+v) left Time, Rand or Logger unset", tt.in)
 		}
-		got.Time, got.Rand = nil, nil
+		got.Time, got.Rand, got.Logger = nil, nil, nil
+		tt.want.Interval = MaintainInterval
 		if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", tt.want) {
 			t.Errorf("withDefaults(%+v) = %+v, want %+v", tt.in, got, tt.want)
 		}
@@ -240,8 +243,10 @@ func TestRotatorPause(t *testing.T) {
 	if ring.Primary() == old || len(ring.Keys()) != 1 {
 		t.Errorf("ring after 30 days = %v, want one new key", ring)
 	}
-	if n := len(r.Schedule().Keys()); n != 1 {
-		t.Errorf("schedule after 30 days has %d keys, want 1", n)
+	// The schedule holds the new key and its successor, not yet
+	// announced.
+	if keys := r.Schedule().Keys(); len(keys) != 2 || keys[1].At(clock.Now()) != PhasePending {
+		t.Errorf("schedule after 30 days = %v, want the new key and a pending one", r.Schedule())
 	}
 }
 
@@ -259,19 +264,25 @@ func TestRotatorRandFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring := r.Keyring().Load()
+	k0 := r.Keyring().Load().Primary()
+	// At 5h key 1 (generated ahead) is announced, and the source fails
+	// to generate key 2: Maintain reports it, and the keys it has still
+	// move through their phases.
 	fail.Store(true)
 	clock.Set(hours(5))
 	if err := r.Maintain(); !errors.Is(err, errRandFailed) {
 		t.Errorf("Maintain with failing rand = %v, want %v", err, errRandFailed)
 	}
-	if r.Keyring().Load() != ring {
-		t.Error("a failed Maintain replaced the Ring")
+	if ring := r.Keyring().Load(); ring.Primary() != k0 || len(ring.Keys()) != 2 {
+		t.Errorf("ring after a failed Maintain = %v, want key 0 primary and key 1 announced", ring)
+	}
+	if err := r.Maintain(); !errors.Is(err, errRandFailed) {
+		t.Errorf("second Maintain with failing rand = %v, want it to ask the source again", err)
 	}
 	fail.Store(false)
 	maintain(t, r)
-	if len(r.Keyring().Load().Keys()) != 2 {
-		t.Errorf("Maintain after recovery: %v", r.Keyring().Load())
+	if keys := r.Schedule().Keys(); len(keys) != 3 {
+		t.Errorf("schedule after recovery = %v, want 3 keys", r.Schedule())
 	}
 	fail.Store(true)
 	if _, err := NewRotator(cfg); !errors.Is(err, errRandFailed) {

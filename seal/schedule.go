@@ -140,6 +140,16 @@ func (s *Schedule) Keys() []ScheduledKey {
 	return slices.Clone(s.keys)
 }
 
+// Prune returns the schedule without the keys retired at t, so that a
+// holder of the schedule drops its references to them: s itself if no key
+// is retired at t, and nil if s is nil.
+func (s *Schedule) Prune(t time.Time) *Schedule {
+	if s == nil || !slices.ContainsFunc(s.keys, func(k ScheduledKey) bool { return k.At(t) == PhaseRetired }) {
+		return s
+	}
+	return &Schedule{keys: slices.DeleteFunc(slices.Clone(s.keys), func(k ScheduledKey) bool { return k.At(t) == PhaseRetired })}
+}
+
 // RingAt returns the Ring of the schedule at time t, with nonces from rand
 // (crypto/rand if nil). Its primary key is the active key (Activate <= t <
 // DecryptOnly) with the latest Activate; if two share it, the one given

@@ -371,3 +371,27 @@ func TestScheduleFormat(t *testing.T) {
 		t.Errorf("Sprint(schedule) = %q, want %q", got, want)
 	}
 }
+
+func TestSchedulePrune(t *testing.T) {
+	k1, k2 := fixedKey(t, 1), fixedKey(t, 2)
+	s, err := NewSchedule(ScheduledKey{k1, phasesHours(0, 0, 6, 12)}, ScheduledKey{k2, phasesHours(5, 6, 12, 18)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Prune(hours(12).Add(-time.Nanosecond)); got != s {
+		t.Error("Prune with no retired key did not return the schedule itself")
+	}
+	p := s.Prune(hours(12))
+	if keys := p.Keys(); len(keys) != 1 || keys[0].Key != k2 {
+		t.Errorf("Prune at 12h = %v, want key 2 alone", p)
+	}
+	if keys := s.Keys(); len(keys) != 2 {
+		t.Errorf("Prune changed the schedule: %v", s)
+	}
+	if keys := s.Prune(hours(18)).Keys(); len(keys) != 0 {
+		t.Errorf("Prune at 18h kept %d keys", len(keys))
+	}
+	if (*Schedule)(nil).Prune(hours(0)) != nil {
+		t.Error("Prune of a nil schedule is not nil")
+	}
+}

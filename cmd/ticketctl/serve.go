@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -30,6 +31,7 @@ type serveFlags struct {
 	addr, versions, certFile, keyFile, policy, debugAddr, aead string
 	keysFile, nginxKeys, haproxyKeys                           string
 	lifetime, rotate                                           time.Duration
+	rotateSet                                                  bool
 	tickets                                                    int
 }
 
@@ -41,18 +43,19 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.versions, "versions", "1.2,1.3", "TLS versions to serve: 1.2, 1.3 or 1.2,1.3")
 	fs.StringVar(&f.certFile, "cert", "", "PEM certificate chain (default: a generated self-signed certificate)")
 	fs.StringVar(&f.keyFile, "key", "", "PEM private key for -cert")
-	fs.StringVar(&f.aead, "aead", "AES-256-GCM", "AEAD of the generated ticket keys")
+	fs.StringVar(&f.aead, "aead", "AES-256-GCM", "AEAD of the generated ticket keys, and of the local key that seals when the key file has no active key")
 	fs.StringVar(&f.keysFile, "keys", "", "ticket key file (tlsticket format, see ticketctl keygen); default: a generated key")
 	fs.StringVar(&f.nginxKeys, "nginx-keys", "", "also open the tickets of an nginx server with this ssl_session_ticket_key file (migration)")
 	fs.StringVar(&f.haproxyKeys, "haproxy-keys", "", "also open the tickets of an HAProxy server with this tls-ticket-keys file (migration)")
 	fs.DurationVar(&f.lifetime, "lifetime", engine.DefaultLifetime, "ticket lifetime")
 	fs.IntVar(&f.tickets, "tickets", engine.DefaultNumTickets, "TLS 1.3 tickets per full handshake (crypto/tls sends one regardless)")
-	fs.DurationVar(&f.rotate, "rotate", 0, "rotate the ticket key this often, keeping the previous key decrypt-only (0: never)")
+	fs.DurationVar(&f.rotate, "rotate", seal.DefaultRotation, "without -keys: how long each generated ticket key seals; each is announced "+seal.DefaultAnnounce.String()+" before and opens "+seal.DefaultDecryptOnly.String()+" after")
 	fs.StringVar(&f.policy, "policy", "default", "decrypt callback policy: default, ignore or renew")
 	fs.StringVar(&f.debugAddr, "debug", "", "serve the engine counters (expvar, /debug/vars) on this address")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	fs.Visit(func(fl *flag.Flag) { f.rotateSet = f.rotateSet || fl.Name == "rotate" })
 	return f, nil
 }
 
@@ -79,8 +82,22 @@ func tlsVersions(list string) (min, max uint16, err error) {
 	return min, max, nil
 }
 
-// serve runs `ticketctl serve` until ctx ends or SIGINT/SIGTERM.
+// serveEnv is what a test injects into serve: the clock of the key
+// rotation loop, how often the loop runs, and how often it looks at the
+// key file. The zero value is the real clock and the defaults.
+type serveEnv struct {
+	now      func() time.Time
+	interval time.Duration // seal.RotatorConfig.Interval
+	poll     time.Duration // keyfile.SourceOptions.PollInterval
+}
+
+// serve runs `ticketctl serve` until ctx ends or SIGINT/SIGTERM; SIGHUP
+// reloads the key file.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return serveEnv{}.serve(ctx, args, stdout, stderr)
+}
+
+func (env serveEnv) serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseServeFlags(args, stderr)
 	if err != nil {
 		return err
@@ -89,10 +106,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if f.rotate > 0 && f.keysFile != "" {
+	if f.rotateSet && f.keysFile != "" {
 		return errors.New("-rotate and -keys do not go together: the key file's schedule rotates the keys")
 	}
-	keys, describe, err := f.keyring(ctx, stdout)
+	logger := slog.New(slog.NewTextHandler(stdout, nil))
+	rot, src, describe, err := f.keys(env, logger)
 	if err != nil {
 		return err
 	}
@@ -106,8 +124,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg := server.Config{
 		Addr: f.addr, MinVersion: min, MaxVersion: max,
-		Engine: engine.Config{Keys: keys, Lifetime: f.lifetime, NumTickets: f.tickets, DecryptTicket: policy, LegacyTickets: opener},
-		Logger: slog.New(slog.NewTextHandler(stdout, nil)),
+		Engine: engine.Config{Keys: rot.Keyring(), Lifetime: f.lifetime, NumTickets: f.tickets, DecryptTicket: policy, LegacyTickets: opener},
+		Logger: logger,
 	}
 	if f.certFile != "" {
 		cert, err := tls.LoadX509KeyPair(f.certFile, f.keyFile)
@@ -116,86 +134,91 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.Certificate = &cert
 	}
+	// Catch the signals before the server is up, so that an early SIGHUP
+	// reloads rather than kills.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
 	srv, err := server.New(cfg)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var loops sync.WaitGroup
+	loops.Go(func() { rot.Run(ctx) })
+	if src != nil {
+		loops.Go(func() { src.Run(ctx) })
+	}
 	fmt.Fprintf(stdout, "ticketctl serve: listening on %s (TLS %s), %s\n", srv.Addr(), f.versions, describe)
 	if f.debugAddr != "" {
 		if err := serveDebug(ctx, srv.Engine(), f.debugAddr, stdout); err != nil {
+			cancel()
 			srv.Close()
+			loops.Wait()
 			return err
 		}
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if f.rotate > 0 && f.keysFile == "" {
-		a, _ := seal.ParseAEAD(f.aead)
-		go rotateEvery(ctx, keys, a, f.rotate, stdout)
-	}
-	<-ctx.Done()
+	waitSignals(ctx, sig, src, logger)
+	cancel()
 	srv.Close()
+	loops.Wait()
 	out, _ := json.MarshalIndent(srv.Engine().Metrics(), "", "  ")
 	fmt.Fprintf(stdout, "ticketctl serve: stopped; engine counters:\n%s\n", out)
 	return nil
 }
 
-// keyring returns the server's keys: from -keys (following the file's
-// schedule as time passes) or a generated key.
-func (f *serveFlags) keyring(ctx context.Context, stdout io.Writer) (*seal.Keyring, string, error) {
-	if f.keysFile == "" {
-		a, err := seal.ParseAEAD(f.aead)
-		if err != nil {
-			return nil, "", err
-		}
-		key, err := seal.GenerateKey(a, nil)
-		if err != nil {
-			return nil, "", err
-		}
-		ring, err := seal.NewRing(nil, key)
-		if err != nil {
-			return nil, "", err
-		}
-		return seal.NewKeyring(ring), "generated ticket key " + key.Name().String(), nil
-	}
-	file, err := os.Open(f.keysFile)
-	if err != nil {
-		return nil, "", err
-	}
-	defer file.Close()
-	sched, err := keyfile.Parse(file)
-	if err != nil {
-		return nil, "", err
-	}
-	ring, err := sched.RingAt(time.Now(), nil)
-	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", f.keysFile, err)
-	}
-	keys := seal.NewKeyring(ring)
-	go followSchedule(ctx, keys, sched, stdout)
-	return keys, fmt.Sprintf("%d keys from %s, primary %v", len(sched.Keys()), f.keysFile, ring.Primary().Name()), nil
-}
-
-// followSchedule installs the schedule's ring at each of its phase changes.
-func followSchedule(ctx context.Context, keys *seal.Keyring, sched *seal.Schedule, stdout io.Writer) {
+// waitSignals returns when ctx is done or on SIGINT or SIGTERM. On SIGHUP
+// it reloads the key file, if any.
+func waitSignals(ctx context.Context, sig <-chan os.Signal, src *keyfile.Source, logger *slog.Logger) {
 	for {
-		next := sched.NextChange(time.Now())
-		if next.IsZero() {
-			return
-		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Until(next)):
+		case s := <-sig:
+			if s != syscall.SIGHUP {
+				logger.Info("ticketctl serve: shutting down", slog.String("signal", s.String()))
+				return
+			}
+			if src == nil {
+				logger.Info("ticketctl serve: SIGHUP: no key file to reload")
+				continue
+			}
+			if err := src.Reload(); err != nil {
+				logger.Warn("ticketctl serve: SIGHUP: key file not reloaded", slog.Any("error", err))
+				continue
+			}
+			logger.Info("ticketctl serve: SIGHUP: key file reloaded", slog.String("file", src.Path()))
 		}
-		ring, err := sched.RingAt(time.Now(), nil)
-		if err != nil {
-			fmt.Fprintln(stdout, "ticketctl serve: key schedule:", err, "(keeping the current keys)")
-			continue
-		}
-		keys.Store(ring)
-		fmt.Fprintf(stdout, "ticketctl serve: key schedule moved on, primary %v\n", ring.Primary().Name())
 	}
+}
+
+// keys returns the rotation loop of the server's keys and, with -keys, the
+// key file it follows; without -keys, the loop generates keys every
+// -rotate.
+func (f *serveFlags) keys(env serveEnv, logger *slog.Logger) (*seal.Rotator, *keyfile.Source, string, error) {
+	a, err := seal.ParseAEAD(f.aead)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	cfg := seal.RotatorConfig{AEAD: a, Rotation: f.rotate, Time: env.now, Interval: env.interval, Logger: logger}
+	if f.keysFile == "" {
+		rot, err := seal.NewRotator(cfg)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		return rot, nil, fmt.Sprintf("generated ticket keys rotated every %v, primary %v", f.rotate, rot.Keyring().Load().Primary().Name()), nil
+	}
+	src, err := keyfile.NewSource(f.keysFile, keyfile.SourceOptions{PollInterval: env.poll, Logger: logger})
+	if err != nil {
+		return nil, nil, "", err
+	}
+	rot, err := seal.NewSourceRotator(src, cfg)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	sched, _ := src.Schedule(time.Time{})
+	return rot, src, fmt.Sprintf("%d keys from %s, primary %v", len(sched.Keys()), f.keysFile, rot.Keyring().Load().Primary().Name()), nil
 }
 
 // legacyOpener returns the opener for -nginx-keys and -haproxy-keys, or nil.
@@ -250,28 +273,4 @@ func serveDebug(ctx context.Context, e *engine.Engine, addr string, stdout io.Wr
 	}()
 	fmt.Fprintf(stdout, "ticketctl serve: counters at http://%s/debug/vars\n", ln.Addr())
 	return nil
-}
-
-// rotateEvery generates a new primary key every period; the previous
-// primary stays decrypt-only for one more period.
-func rotateEvery(ctx context.Context, keys *seal.Keyring, a seal.AEAD, period time.Duration, stdout io.Writer) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		k, err := seal.GenerateKey(a, nil)
-		if err == nil {
-			var r *seal.Ring
-			if r, err = keys.Load().Rotate(k, 1); err == nil {
-				keys.Store(r)
-				fmt.Fprintf(stdout, "ticketctl serve: rotated to %v\n", k.Name())
-				continue
-			}
-		}
-		fmt.Fprintln(stdout, "ticketctl serve: rotation failed:", err)
-	}
 }

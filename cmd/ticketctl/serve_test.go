@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tlsticket/tlsticket/keyfile"
 	"github.com/tlsticket/tlsticket/seal"
 )
 
@@ -65,22 +64,9 @@ func TestServe(t *testing.T) {
 // for migration.
 func TestServeKeyFiles(t *testing.T) {
 	dir := t.TempDir()
-	now := time.Now()
-	entry, err := keyfile.GenerateEntry(seal.AES128GCM, seal.Phases{
-		Announce: now.Add(-2 * time.Hour), Activate: now.Add(-time.Hour),
-		DecryptOnly: now.Add(time.Hour), Retire: now.Add(2 * time.Hour),
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kf bytes.Buffer
-	if err := keyfile.Write(&kf, []keyfile.KeyEntry{entry}); err != nil {
-		t.Fatal(err)
-	}
+	entry := activeEntry(t, seal.AES128GCM, time.Now(), 2*time.Hour)
 	keysPath, nginxPath := filepath.Join(dir, "keys.txt"), filepath.Join(dir, "nginx.key")
-	if err := os.WriteFile(keysPath, kf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeKeyFile(t, keysPath, entry)
 	if err := os.WriteFile(nginxPath, bytes.Repeat([]byte{9, 8, 7, 6}, 20), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,7 @@
 // Package server is a small TLS server with the tlsticket engine installed
-// through the crypto/tls adapter. It records one line per handshake. It
+// through the crypto/tls adapter. It records one line per handshake: the
+// ticket it examined (key, the name of the key that opened it) and the
+// ticket it issued (issued_key). It
 // backs `ticketctl serve`, `make demo` and the interop tests.
 package server
 
@@ -234,6 +236,9 @@ func (h Handshake) attrs() []any {
 	a = append(a, "outcome", h.Outcome, "tickets_sent", h.TicketsSent)
 	if h.KeyName != "" {
 		a = append(a, "key", h.KeyName)
+	}
+	if h.IssuedKey != "" {
+		a = append(a, "issued_key", h.IssuedKey)
 	}
 	if h.Fallback != "" {
 		a = append(a, "fallback", h.Fallback)

@@ -29,10 +29,10 @@
 // [Subscriber.Poll] returns an error wrapping [ErrUnavailable] and changes
 // nothing, and [Subscriber.Run] logs the error and tries again at the next
 // poll, without ever dropping a key or panicking. Its keys go on moving
-// through their phases (Run calls [keydist.Member.Maintain]), so a member
-// that misses a publication still opens the tickets of a key it holds as
-// announced, and seals with a local key once every key it holds has
-// stopped sealing (docs/operations.md).
+// through their phases in the server's seal.Rotator, which follows the
+// [keydist.Member], so a member that misses a publication still opens the
+// tickets of a key it holds as announced, and seals with a local key once
+// every key it holds has stopped sealing (docs/operations.md).
 //
 // The package is separate from keydist so that importing keydist pulls in
 // no Redis client.
@@ -50,7 +50,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tlsticket/tlsticket/keydist"
-	"github.com/tlsticket/tlsticket/seal"
 )
 
 // Defaults of [Options].
@@ -98,10 +97,6 @@ type Options struct {
 	// DefaultPollInterval.
 	PollInterval time.Duration
 
-	// Time returns the current time, at which a Subscriber installs and
-	// maintains keys. Nil means time.Now.
-	Time func() time.Time
-
 	// Rand is the source of the HPKE randomness of a Publisher. Nil means
 	// crypto/rand.
 	Rand io.Reader
@@ -121,9 +116,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = DefaultPollInterval
-	}
-	if o.Time == nil {
-		o.Time = time.Now
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -250,8 +242,9 @@ func (p *Publisher) Publish(ctx context.Context, id string, to *keydist.MemberPu
 }
 
 // A Subscriber keeps a [keydist.Member] up to date from Redis. Call
-// [Subscriber.Run] in its own goroutine, or [Subscriber.Poll] and
-// [keydist.Member.Maintain] on your own schedule.
+// [Subscriber.Run] in its own goroutine, or [Subscriber.Poll] on your own
+// schedule; a seal.Rotator made with seal.NewSourceRotator on the
+// Member keeps the server's Keyring current.
 type Subscriber struct {
 	client redis.UniversalClient
 	member *keydist.Member
@@ -273,7 +266,7 @@ func NewSubscriber(client redis.UniversalClient, member *keydist.Member, id stri
 }
 
 // Poll reads the member's bundle from Redis and, if its stored epoch is
-// newer than the member's, installs it at the current time. It returns nil
+// newer than the member's, installs it. It returns nil
 // if there is nothing new, an error wrapping [ErrUnavailable] if Redis does
 // not answer, and the error of [keydist.Member.Install] (such as
 // keydist.ErrRollback for a replayed bundle) if the bundle is refused. On
@@ -299,7 +292,7 @@ func (s *Subscriber) Poll(ctx context.Context) error {
 	if e, err := strconv.ParseUint(epoch, 10, 64); err == nil && e <= s.member.Epoch() {
 		return nil // installed already (the bundle says the same, or Open refuses it)
 	}
-	if err := s.member.Install([]byte(sealed), s.opts.Time()); err != nil {
+	if err := s.member.Install([]byte(sealed)); err != nil {
 		return fmt.Errorf("rediskeys: member %q: %w", s.id, err)
 	}
 	return nil
@@ -307,10 +300,8 @@ func (s *Subscriber) Poll(ctx context.Context) error {
 
 // Run keeps the member up to date until ctx is done, and then returns
 // ctx.Err(). It polls at once, then every PollInterval and whenever the
-// Publisher announces a bundle for this member, and calls
-// [keydist.Member.Maintain] every [seal.MaintainInterval]. It never
-// returns on a Redis or bundle error: it logs it and goes on with the keys
-// it has.
+// Publisher announces a bundle for this member. It never returns on a
+// Redis or bundle error: it logs it and goes on with the keys it has.
 func (s *Subscriber) Run(ctx context.Context) error {
 	log := s.opts.Logger.With(slog.String("member", s.id))
 	ps := s.client.Subscribe(ctx, s.opts.channel())
@@ -318,8 +309,6 @@ func (s *Subscriber) Run(ctx context.Context) error {
 	msgs := ps.Channel()
 	pollTick := time.NewTicker(s.opts.PollInterval)
 	defer pollTick.Stop()
-	maintainTick := time.NewTicker(seal.MaintainInterval)
-	defer maintainTick.Stop()
 	poll := func() {
 		before := s.member.Epoch()
 		if err := s.Poll(ctx); err != nil {
@@ -337,10 +326,6 @@ func (s *Subscriber) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-maintainTick.C:
-			if err := s.member.Maintain(s.opts.Time()); err != nil {
-				log.Warn("tlsticket keys: maintain failed, keeping current ring", slog.Any("error", err))
-			}
 		case <-pollTick.C:
 			poll()
 		case m, ok := <-msgs:

@@ -30,6 +30,7 @@ type node struct {
 	id     string
 	key    *keydist.MemberKey
 	member *keydist.Member
+	rot    *seal.Rotator // follows member, on the fleet's clock
 	sub    *rediskeys.Subscriber
 	engine *engine.Engine
 }
@@ -55,7 +56,7 @@ func newFleet(t *testing.T, n int, start time.Time) *fleet {
 	}
 	f := &fleet{srv: srv, clock: fakeclock.New(start), prefix: "test:" + t.Name() + ":"}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	opts := rediskeys.Options{Prefix: f.prefix, Timeout: testTimeout, Time: f.clock.Now, Logger: quiet}
+	opts := rediskeys.Options{Prefix: f.prefix, Timeout: testTimeout, Logger: quiet}
 	f.publisher = rediskeys.NewPublisher(srv.NewClient(t), pub, opts)
 	for i := range n {
 		nd := &node{id: "m" + string(rune('1'+i))}
@@ -66,10 +67,13 @@ func newFleet(t *testing.T, n int, start time.Time) *fleet {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if nd.rot, err = seal.NewSourceRotator(nd.member, seal.RotatorConfig{Time: f.clock.Now, Logger: quiet}); err != nil {
+			t.Fatal(err)
+		}
 		if nd.sub, err = rediskeys.NewSubscriber(srv.NewClient(t), nd.member, nd.id, opts); err != nil {
 			t.Fatal(err)
 		}
-		nd.engine, err = engine.New(&engine.Config{Keys: nd.member.Keyring(), Time: f.clock.Now, Lifetime: 24 * time.Hour})
+		nd.engine, err = engine.New(&engine.Config{Keys: nd.rot.Keyring(), Time: f.clock.Now, Lifetime: 24 * time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +93,8 @@ func (f *fleet) publish(t *testing.T, epoch uint64, keys ...keyfile.KeyEntry) {
 	}
 }
 
-// pollAll polls every member and checks that it installed epoch.
+// pollAll polls every member, checks that it installed epoch, and runs
+// its Rotator (as Rotator.Run does at once when the Member notifies).
 func (f *fleet) pollAll(t *testing.T, epoch uint64) {
 	t.Helper()
 	for _, nd := range f.nodes {
@@ -100,13 +105,14 @@ func (f *fleet) pollAll(t *testing.T, epoch uint64) {
 			t.Fatalf("%s installed epoch %d, want %d", nd.id, got, epoch)
 		}
 	}
+	f.maintainAll(t)
 }
 
 // maintainAll moves every member's ring to the clock's time.
 func (f *fleet) maintainAll(t *testing.T) {
 	t.Helper()
 	for _, nd := range f.nodes {
-		if err := nd.member.Maintain(f.clock.Now()); err != nil {
+		if err := nd.rot.Maintain(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -195,7 +201,7 @@ func TestFleetRotation(t *testing.T) {
 	if tk := issue(t, n2); keyName(t, tk) != nameOf(t, a) {
 		t.Fatal("an announced key sealed")
 	}
-	if _, ok := n1.member.Keyring().Load().Lookup(nameOf(t, b)); !ok {
+	if _, ok := n1.rot.Keyring().Load().Lookup(nameOf(t, b)); !ok {
 		t.Fatal("announced key B is not in the ring")
 	}
 
@@ -251,7 +257,7 @@ func TestRunNotified(t *testing.T) {
 	nd := f.nodes[0]
 	var logs syncBuffer
 	opts := rediskeys.Options{
-		Prefix: f.prefix, Timeout: testTimeout, PollInterval: time.Hour, Time: f.clock.Now,
+		Prefix: f.prefix, Timeout: testTimeout, PollInterval: time.Hour,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	}
 	sub, err := rediskeys.NewSubscriber(f.srv.NewClient(t), nd.member, nd.id, opts)
@@ -261,6 +267,7 @@ func TestRunNotified(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- sub.Run(ctx) }()
+	go nd.rot.Run(ctx)
 
 	a := entry(t, seal.Phases{Announce: start, Activate: start, DecryptOnly: start.Add(6 * time.Hour), Retire: start.Add(18 * time.Hour)})
 	// The subscription may not be in place yet: publish until installed.
@@ -275,7 +282,7 @@ func TestRunNotified(t *testing.T) {
 
 	f.srv.Stop()
 	f.publisher = nil
-	time.Sleep(1500 * time.Millisecond) // at least one Maintain tick with Redis down
+	time.Sleep(1500 * time.Millisecond) // at least one Maintain tick of the Rotator with Redis down
 	mustResume(t, nd, ticket, status.Success)
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
