@@ -193,14 +193,18 @@ func ParseBase64Keys(r io.Reader, l Layout) ([]LegacyKey, error) {
 		}
 		return nil, err
 	}
-	raw := make([]byte, 80)
+	// A line of the longest accepted length without padding decodes to
+	// one byte more than the longest key: size raw for that, and reject
+	// the decoded length after.
+	maxLen := base64.StdEncoding.EncodedLen(80)
+	raw := make([]byte, base64.StdEncoding.DecodedLen(maxLen))
 	defer clear(raw)
 	rest := buf
 	for n := 1; len(rest) > 0; n++ {
 		var line []byte
 		line, rest, _ = bytes.Cut(rest, []byte("\n"))
 		line = bytes.TrimSuffix(line, []byte("\r"))
-		if len(line) > base64.StdEncoding.EncodedLen(80) {
+		if len(line) > maxLen {
 			return fail(lineErr(n, "key must be 48 or 80 bytes"))
 		}
 		m, err := base64.StdEncoding.Strict().Decode(raw, line)

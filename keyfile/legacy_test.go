@@ -162,6 +162,10 @@ func TestParseHAProxyErrors(t *testing.T) {
 		{"short", lines[0] + base64.StdEncoding.EncodeToString(secret[:40]) + "\n" + lines[2], "keyfile: line 2: key must be 48 or 80 bytes, got 40"},
 		{"short-first", base64.StdEncoding.EncodeToString(secret[:40]) + "\n" + lines[1] + lines[2], "keyfile: line 1: key must be 48 or 80 bytes, got 40"},
 		{"long-line", lines[0] + strings.Repeat("QUFB", 40) + "\n", "keyfile: line 2: key must be 48 or 80 bytes"},
+		// Regression: 108 characters without padding decode to 81 bytes,
+		// one more than the longest key, which once overran the buffer.
+		{"81-bytes", lines[0] + strings.Repeat("QUFB", 27) + "\n", "keyfile: line 2: key must be 48 or 80 bytes, got 81"},
+		{"81-bytes-first", strings.Repeat("QUFB", 27) + "\n" + lines[1] + lines[2], "keyfile: line 1: key must be 48 or 80 bytes, got 81"},
 	}
 	forbidden := secretForms(secret[16:])
 	for _, tt := range tests {
