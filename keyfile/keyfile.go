@@ -1,8 +1,8 @@
 // Package keyfile reads and writes ticket key files: tlsticket's own
 // versioned text format, which holds the secret and the [seal.Phases] of
-// every key, and the session ticket key files of nginx and HAProxy, for a
-// server that moves from them and must open the tickets their clients
-// hold.
+// every key, and the session ticket key files of nginx and HAProxy, read
+// into [legacy.Key] values for a server that moves from them and must open
+// the tickets their clients hold.
 //
 // # Format
 //

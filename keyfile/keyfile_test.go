@@ -302,15 +302,11 @@ func secretForms(b []byte) []string {
 
 func TestNoSecretsPrinted(t *testing.T) {
 	e := KeyEntry{AEAD: seal.AES256GCM, Secret: secretA, Phases: phases(0)}
-	lk := LegacyKey{Name: [16]byte{1, 2, 3}, AESKey: secretB[:16], HMACKey: secretA[:16]}
 	want := "keyfile.KeyEntry{AES-256-GCM secret:REDACTED announce=2029-12-31T23:00:00Z activate=2030-01-01T00:00:00Z decrypt-only=2030-01-01T06:00:00Z retire=2030-01-01T18:00:00Z}"
 	if got := fmt.Sprint(e); got != want {
 		t.Errorf("Sprint(entry) = %q, want %q", got, want)
 	}
-	if got, want := fmt.Sprint(lk), "keyfile.LegacyKey{name 01020300000000000000000000000000, AES-128-CBC, HMAC key 16 bytes}"; got != want {
-		t.Errorf("Sprint(legacy key) = %q, want %q", got, want)
-	}
-	values := []any{e, &e, []KeyEntry{e}, struct{ E KeyEntry }{e}, lk, &lk, []LegacyKey{lk}, map[string]LegacyKey{"k": lk}, struct{ K LegacyKey }{lk}}
+	values := []any{e, &e, []KeyEntry{e}, struct{ E KeyEntry }{e}}
 	forbidden := append(secretForms(secretA), secretForms(secretB)...)
 	forbidden = append(forbidden, secretForms(secretA[:16])...)
 	for _, v := range values {

@@ -16,6 +16,7 @@ import (
 	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/keyfile"
 	"github.com/tlsticket/tlsticket/seal"
+	"github.com/tlsticket/tlsticket/seal/legacy"
 )
 
 // keysT0 is the -now of the tests.
@@ -129,7 +130,7 @@ func TestKeygenLegacyFormats(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			var keys []keyfile.LegacyKey
+			var keys []legacy.Key
 			if strings.HasPrefix(tt.format, "nginx") {
 				k, err := keyfile.ParseNginx(f)
 				if err != nil {
