@@ -353,7 +353,7 @@ func parseLine(n int, line []byte) (KeyEntry, bool, error) {
 	enc := base64.StdEncoding.Strict()
 	secret := make([]byte, enc.DecodedLen(len(fields[2])))
 	m, err := enc.Decode(secret, fields[2])
-	if err != nil {
+	if err != nil || bytes.IndexByte(fields[2], '\r') >= 0 { // the decoder skips "\r"
 		clear(secret)
 		return KeyEntry{}, false, lineErr(n, "bad base64 secret")
 	}

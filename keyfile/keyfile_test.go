@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +164,9 @@ func TestParseErrors(t *testing.T) {
 		{"indented", Header + "\n " + good + "\n", 2, "unknown line"},
 		{"bad-base64", Header + "\n" + replace(b64, b64[:10]+"*"+b64[11:]) + "\n", 2, "bad base64 secret"},
 		{"base64-no-padding", Header + "\n" + replace(b64, strings.TrimRight(b64, "=")) + "\n", 2, "bad base64 secret"},
+		// Regression: the base64 decoder skips "\r", so a secret with one
+		// inside was accepted and written back without it.
+		{"cr-in-secret", Header + "\n" + replace(b64, b64[:10]+"\r"+b64[10:]) + "\n", 2, "bad base64 secret"},
 		{"url-base64", Header + "\n" + strings.Replace(second, "/", "_", -1) + "\n", 2, "bad base64 secret"},
 		{"short-secret", Header + "\n" + replace(b64, base64.StdEncoding.EncodeToString(secretA[:31])) + "\n", 2, "secret is 31 bytes, AES-256-GCM needs 32"},
 		{"aes128-secret", Header + "\n" + keyLine(seal.AES128GCM, secretA, 0) + "\n", 2, "secret is 32 bytes, AES-128-GCM needs 16"},
@@ -350,6 +354,41 @@ func FuzzParseEntries(f *testing.F) {
 				!again[i].Announce.Equal(entries[i].Announce) || !again[i].Activate.Equal(entries[i].Activate) ||
 				!again[i].DecryptOnly.Equal(entries[i].DecryptOnly) || !again[i].Retire.Equal(entries[i].Retire) {
 				t.Fatalf("entry %d changed in a round trip: %v, %v", i, entries[i], again[i])
+			}
+		}
+	})
+}
+
+// FuzzParse checks that Parse never panics, returns a nil schedule with an
+// error, fails wherever ParseEntries fails (with the same error), and
+// otherwise returns the schedule of exactly the keys ParseEntries reads, in
+// order of activation.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(validFile()))
+	f.Add([]byte(Header + "\n# no keys\n"))
+	f.Add([]byte(Header + "\n" + keyLine(seal.AES128GCM, secretC, 0) + "\n" + keyLine(seal.AES128GCM, secretC, 1) + "\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse(bytes.NewReader(data))
+		entries, entriesErr := ParseEntries(bytes.NewReader(data))
+		defer func() {
+			for i := range entries {
+				entries[i].Clear()
+			}
+		}()
+		if err != nil {
+			if s != nil || (entriesErr != nil && err.Error() != entriesErr.Error()) {
+				t.Fatalf("Parse = %v, %v; ParseEntries error %v", s, err, entriesErr)
+			}
+			return
+		}
+		slices.SortStableFunc(entries, func(a, b KeyEntry) int { return a.Activate.Compare(b.Activate) })
+		if entriesErr != nil || len(entries) != len(s.Keys()) {
+			t.Fatalf("Parse = %d keys; ParseEntries = %d, %v", len(s.Keys()), len(entries), entriesErr)
+		}
+		for i, k := range s.Keys() {
+			want, err := entries[i].Key()
+			if err != nil || k.Key.Name() != want.Name() || k.Phases != entries[i].Phases {
+				t.Fatalf("key %d = %v %+v, ParseEntries has %v (%v)", i, k.Key, k.Phases, entries[i], err)
 			}
 		}
 	})

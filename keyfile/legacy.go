@@ -162,8 +162,10 @@ func ParseBase64Keys(r io.Reader, l Layout) ([]legacy.Key, error) {
 		if len(line) > maxLen {
 			return fail(lineErr(n, "key must be 48 or 80 bytes"))
 		}
+		// The decoder skips "\r" and "\n": refuse them, so that a key
+		// has one line form.
 		m, err := base64.StdEncoding.Strict().Decode(raw, line)
-		if err != nil {
+		if err != nil || bytes.IndexByte(line, '\r') >= 0 {
 			return fail(lineErr(n, "bad base64 key"))
 		}
 		if m != 48 && m != 80 {
