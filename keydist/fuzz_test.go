@@ -2,8 +2,8 @@ package keydist
 
 import (
 	"bytes"
-	"encoding"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -114,90 +114,54 @@ func FuzzParseContents(f *testing.F) {
 	})
 }
 
-// keyCodec is one of the four keys of the package, seen through the
-// parsers and encoders of one of its forms.
+// A keyCodec checks one form (text or binary) of one of the four keys of
+// the package: no panic; on failure an error wrapping ErrMalformed, a nil
+// key, and an Unmarshal that fails too and leaves its receiver zero; on
+// success a key whose encoding is the input, byte for byte, as Unmarshal
+// also reads it.
 type keyCodec struct {
 	name  string
-	parse func([]byte) (encoding.BinaryMarshaler, error)
-	// zero returns a new zero key and its Unmarshal method for the form.
-	zero   func() (any, func([]byte) error)
-	encode func(any) ([]byte, error) // the form's Marshal method
+	check func(t *testing.T, in []byte)
 }
 
-// fuzzKeyForms checks one parser of each key form: no panic, an error
-// wrapping ErrMalformed and a nil key on failure (and an Unmarshal that
-// leaves its receiver zero), and on success a key whose encoding is the
-// input, byte for byte, as Unmarshal also reads it.
-func fuzzKeyForms(t *testing.T, codecs []keyCodec, which uint8, in []byte) {
-	c := codecs[int(which)%len(codecs)]
-	k, err := c.parse(in)
-	zero, unmarshal := c.zero()
-	uerr := unmarshal(in)
-	if err != nil {
-		if k != nil || !errors.Is(err, ErrMalformed) {
-			t.Fatalf("%s = %v, %v; want nil and ErrMalformed", c.name, k, err)
+// newKeyCodec returns the keyCodec of the form of *K that parse,
+// unmarshal and marshal read and write.
+func newKeyCodec[K any, P interface{ *K }](name string, parse func([]byte) (P, error),
+	unmarshal func(P, []byte) error, marshal func(P) ([]byte, error)) keyCodec {
+	return keyCodec{name, func(t *testing.T, in []byte) {
+		k, err := parse(in)
+		var into K
+		uerr := unmarshal(&into, in)
+		if err != nil {
+			if k != nil || !errors.Is(err, ErrMalformed) {
+				t.Fatalf("%s = %v, %v; want nil and ErrMalformed", name, k, err)
+			}
+			var zero K
+			if uerr == nil || !reflect.DeepEqual(into, zero) {
+				t.Fatalf("%s failed, but Unmarshal returned %v or changed its receiver", name, uerr)
+			}
+			return
 		}
-		if uerr == nil {
-			t.Fatalf("%s failed but Unmarshal succeeded", c.name)
+		if uerr != nil {
+			t.Fatalf("%s succeeded but Unmarshal failed: %v", name, uerr)
 		}
-		again, _ := c.zero()
-		if !sameKey(t, zero, again) {
-			t.Fatalf("%s: a failed Unmarshal changed its receiver", c.name)
+		for _, v := range []P{k, &into} {
+			if out, err := marshal(v); err != nil || !bytes.Equal(out, in) {
+				t.Fatalf("%s: re-encoding = %q, %v, want the input %q", name, out, err, in)
+			}
 		}
-		return
-	}
-	if uerr != nil {
-		t.Fatalf("%s succeeded but Unmarshal failed: %v", c.name, uerr)
-	}
-	for _, v := range []any{k, zero} {
-		out, err := c.encode(v)
-		if err != nil || !bytes.Equal(out, in) {
-			t.Fatalf("%s: re-encoding = %q, %v, want the input %q", c.name, out, err, in)
-		}
-	}
+	}}
 }
 
-// sameKey reports whether two keys of one type have the same binary form,
-// treating two zero keys as the same.
-func sameKey(t *testing.T, a, b any) bool {
-	t.Helper()
-	switch a := a.(type) {
-	case *MemberKey:
-		return a.sk == nil && b.(*MemberKey).sk == nil && a.seed == b.(*MemberKey).seed
-	case *MemberPublicKey:
-		return a.pk == nil && b.(*MemberPublicKey).pk == nil && a.b == b.(*MemberPublicKey).b
-	case *PublisherKey:
-		return a.priv == nil && b.(*PublisherKey).priv == nil
-	case *PublisherPublicKey:
-		return *a == *b.(*PublisherPublicKey)
-	}
-	t.Fatalf("unknown key type %T", a)
-	return false
-}
-
-// FuzzParseKeyText checks the four text parsers (ParseMemberKeyText,
-// ParseMemberPublicKeyText, ParsePublisherKeyText,
-// ParsePublisherPublicKeyText) and the UnmarshalText methods; see
-// fuzzKeyForms. The seeds are the text forms of real keys and their
-// near misses.
+// FuzzParseKeyText checks the four text parsers and the UnmarshalText
+// methods; see keyCodec. The seeds are the text forms of real keys and
+// their near misses.
 func FuzzParseKeyText(f *testing.F) {
 	codecs := []keyCodec{
-		{"ParseMemberKeyText",
-			func(b []byte) (encoding.BinaryMarshaler, error) { return nilIfErr(ParseMemberKeyText(b)) },
-			func() (any, func([]byte) error) { k := new(MemberKey); return k, k.UnmarshalText },
-			func(k any) ([]byte, error) { return k.(*MemberKey).MarshalText() }},
-		{"ParseMemberPublicKeyText",
-			func(b []byte) (encoding.BinaryMarshaler, error) { return nilIfErr(ParseMemberPublicKeyText(b)) },
-			func() (any, func([]byte) error) { k := new(MemberPublicKey); return k, k.UnmarshalText },
-			func(k any) ([]byte, error) { return k.(*MemberPublicKey).MarshalText() }},
-		{"ParsePublisherKeyText",
-			func(b []byte) (encoding.BinaryMarshaler, error) { return nilIfErr(ParsePublisherKeyText(b)) },
-			func() (any, func([]byte) error) { k := new(PublisherKey); return k, k.UnmarshalText },
-			func(k any) ([]byte, error) { return k.(*PublisherKey).MarshalText() }},
-		{"ParsePublisherPublicKeyText",
-			func(b []byte) (encoding.BinaryMarshaler, error) { return nilIfErr(ParsePublisherPublicKeyText(b)) },
-			func() (any, func([]byte) error) { k := new(PublisherPublicKey); return k, k.UnmarshalText },
-			func(k any) ([]byte, error) { return k.(*PublisherPublicKey).MarshalText() }},
+		newKeyCodec("ParseMemberKeyText", ParseMemberKeyText, (*MemberKey).UnmarshalText, (*MemberKey).MarshalText),
+		newKeyCodec("ParseMemberPublicKeyText", ParseMemberPublicKeyText, (*MemberPublicKey).UnmarshalText, (*MemberPublicKey).MarshalText),
+		newKeyCodec("ParsePublisherKeyText", ParsePublisherKeyText, (*PublisherKey).UnmarshalText, (*PublisherKey).MarshalText),
+		newKeyCodec("ParsePublisherPublicKeyText", ParsePublisherPublicKeyText, (*PublisherPublicKey).UnmarshalText, (*PublisherPublicKey).MarshalText),
 	}
 	mk, pk := testParties(f, "fuzz text")
 	mtext, _ := mk.MarshalText()
@@ -213,32 +177,20 @@ func FuzzParseKeyText(f *testing.F) {
 	}
 	f.Add(uint8(0), []byte{})
 	f.Fuzz(func(t *testing.T, which uint8, text []byte) {
-		fuzzKeyForms(t, codecs, which, text)
+		codecs[int(which)%len(codecs)].check(t, text)
 	})
 }
 
 // FuzzParseKeyBinary checks the four binary parsers (NewMemberKey,
 // ParseMemberPublicKey, NewPublisherKey, ParsePublisherPublicKey) and the
-// UnmarshalBinary methods; see fuzzKeyForms. A member public key parses
-// only if its ML-KEM-768 part is well-formed (FIPS 203, Section 7.2).
+// UnmarshalBinary methods; see keyCodec. A member public key parses only
+// if its ML-KEM-768 part is well-formed (FIPS 203, Section 7.2).
 func FuzzParseKeyBinary(f *testing.F) {
 	codecs := []keyCodec{
-		{"NewMemberKey",
-			func(b []byte) (encoding.BinaryMarshaler, error) { return nilIfErr(NewMemberKey(b)) },
-			func() (any, func([]byte) error) { k := new(MemberKey); return k, k.UnmarshalBinary },
-			func(k any) ([]byte, error) { return k.(*MemberKey).MarshalBinary() }},
-		{"ParseMemberPublicKey",
-			func(b []byte) (encoding.BinaryMarshaler, error) { return nilIfErr(ParseMemberPublicKey(b)) },
-			func() (any, func([]byte) error) { k := new(MemberPublicKey); return k, k.UnmarshalBinary },
-			func(k any) ([]byte, error) { return k.(*MemberPublicKey).MarshalBinary() }},
-		{"NewPublisherKey",
-			func(b []byte) (encoding.BinaryMarshaler, error) { return nilIfErr(NewPublisherKey(b)) },
-			func() (any, func([]byte) error) { k := new(PublisherKey); return k, k.UnmarshalBinary },
-			func(k any) ([]byte, error) { return k.(*PublisherKey).MarshalBinary() }},
-		{"ParsePublisherPublicKey",
-			func(b []byte) (encoding.BinaryMarshaler, error) { return nilIfErr(ParsePublisherPublicKey(b)) },
-			func() (any, func([]byte) error) { k := new(PublisherPublicKey); return k, k.UnmarshalBinary },
-			func(k any) ([]byte, error) { return k.(*PublisherPublicKey).MarshalBinary() }},
+		newKeyCodec("NewMemberKey", NewMemberKey, (*MemberKey).UnmarshalBinary, (*MemberKey).MarshalBinary),
+		newKeyCodec("ParseMemberPublicKey", ParseMemberPublicKey, (*MemberPublicKey).UnmarshalBinary, (*MemberPublicKey).MarshalBinary),
+		newKeyCodec("NewPublisherKey", NewPublisherKey, (*PublisherKey).UnmarshalBinary, (*PublisherKey).MarshalBinary),
+		newKeyCodec("ParsePublisherPublicKey", ParsePublisherPublicKey, (*PublisherPublicKey).UnmarshalBinary, (*PublisherPublicKey).MarshalBinary),
 	}
 	mk, pk := testParties(f, "fuzz binary")
 	badPub := mk.Public().Bytes()
@@ -250,19 +202,6 @@ func FuzzParseKeyBinary(f *testing.F) {
 	}
 	f.Add(uint8(1), badPub)
 	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
-		fuzzKeyForms(t, codecs, which, b)
+		codecs[int(which)%len(codecs)].check(t, b)
 	})
-}
-
-// nilIfErr returns k as a BinaryMarshaler, or an untyped nil with err, so
-// that a nil *T does not become a non-nil interface.
-func nilIfErr[T encoding.BinaryMarshaler](k T, err error) (encoding.BinaryMarshaler, error) {
-	if err != nil {
-		var zero T
-		if any(k) != any(zero) {
-			return k, err // reported by the caller as a key returned with an error
-		}
-		return nil, err
-	}
-	return k, nil
 }
