@@ -22,7 +22,7 @@ func TestLegacyTickets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opener, err := legacy.NewOpener(legacy.Key(lk))
+	opener, err := legacy.NewOpener(lk)
 	if err != nil {
 		t.Fatal(err)
 	}
