@@ -361,3 +361,74 @@ func TestParsersAreFuzzed(t *testing.T) {
 		}
 	}
 }
+
+// TestParsersAreFuzzedFindsGaps runs the listing and the matching of
+// TestParsersAreFuzzed on a small package, so that a change that made
+// them find nothing, or everything, fails here.
+func TestParsersAreFuzzedFindsGaps(t *testing.T) {
+	const src = `package p
+import "io"
+func ParseA(b []byte) error { return nil }
+func ParseB(s string) error { return nil }
+func ParseN(n int) error { return nil }
+func parseLower(b []byte) error { return nil }
+type T struct{}
+func (T) OpenX(r io.Reader) error { return nil }
+type U struct{}
+func (U) OpenX(b []byte) error { return nil }
+func (U) UnmarshalText(b []byte) error { return nil }
+type hidden struct{}
+func (hidden) Open(b []byte) error { return nil }
+`
+	const test = `package p
+import "testing"
+func FuzzA(f *testing.F) { f.Fuzz(func(t *testing.T, b []byte) { helper(b) }) }
+func helper(b []byte) { ParseA(b); var t T; t.OpenX(nil) }
+func TestNotFuzz(t *testing.T) { ParseB(""); var u U; u.UnmarshalText(nil) }
+`
+	const engineLevel = `package fuzz
+import (
+	"testing"
+	q "github.com/tlsticket/tlsticket/p"
+)
+func FuzzEngine(f *testing.F) { f.Fuzz(func(t *testing.T, b []byte) { var u q.U; u.UnmarshalText(b) }) }
+`
+	fset := token.NewFileSet()
+	var files []goFile
+	for _, f := range []struct {
+		dir, src string
+		test     bool
+	}{{"p", src, false}, {"p", test, true}, {"fuzz", engineLevel, true}} {
+		af, err := parser.ParseFile(fset, f.dir+".go", f.src, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, goFile{dir: f.dir, file: af, test: f.test})
+	}
+	parsers := listParsers(fset, files)
+	var listed []string
+	for _, p := range parsers {
+		listed = append(listed, p.key())
+	}
+	sort.Strings(listed)
+	if got, want := strings.Join(listed, " "), "p.ParseA p.ParseB p.T.OpenX p.U.OpenX p.U.UnmarshalText"; got != want {
+		t.Fatalf("listed %q, want %q", got, want)
+	}
+	reach := reachOfFuzzTargets(files)
+	var covered []string
+	for _, p := range parsers {
+		for _, r := range reach {
+			if r.covers(p, p.name == "OpenX") {
+				covered = append(covered, p.key()+"<-"+r.target)
+			}
+		}
+	}
+	sort.Strings(covered)
+	// ParseB is called only by a test that is not a fuzz target. FuzzA
+	// calls x.OpenX and names T but not U: OpenX is a method of both, so
+	// only T.OpenX counts. (A target that named U anywhere would count
+	// for U.OpenX too: without type checking, that is the limit.)
+	if got, want := strings.Join(covered, " "), "p.ParseA<-p.FuzzA p.T.OpenX<-p.FuzzA p.U.UnmarshalText<-fuzz.FuzzEngine"; got != want {
+		t.Errorf("covered %q, want %q", got, want)
+	}
+}
