@@ -315,11 +315,19 @@ func cmdRotate(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.path, "keys", "", "key `file` to rotate, in tlsticket's format (required)")
 	fs.StringVar(&o.now, "now", "", "current `time`, RFC 3339 (default: now, in whole seconds)")
 	fs.BoolVar(&o.force, "force", false, "add a key even if the schedule does not need one")
-	fs.DurationVar(&o.ahead, "ahead", -1, "add a key only when no key seals at now plus this `duration` (default: the -announce period)")
+	fs.DurationVar(&o.ahead, "ahead", 0, "add a key only when no key seals at now plus this `duration` (default: the -announce period)")
 	fs.BoolVar(&o.insecure, "insecure-key-perms", false, "use a key file that other users can read, or its group write")
 	err := keysParse(fs, args, 0)
 	if err == nil {
-		fs.Visit(func(f *flag.Flag) { o.aeadSet = o.aeadSet || f.Name == "aead" })
+		fs.Visit(func(f *flag.Flag) {
+			o.aeadSet = o.aeadSet || f.Name == "aead"
+			o.aheadSet = o.aheadSet || f.Name == "ahead"
+			if f.Name == "ahead" && o.ahead < 0 {
+				err = keysUsageErr("-ahead must not be negative")
+			}
+		})
+	}
+	if err == nil {
 		err = keysRotate(&sch, &o, stdout)
 	}
 	return keysExit("rotate", err, stderr)
@@ -327,10 +335,10 @@ func cmdRotate(args []string, stdout, stderr io.Writer) int {
 
 // rotateOptions are the flags of rotate besides the schedule's.
 type rotateOptions struct {
-	path, now      string
-	aeadSet, force bool
-	insecure       bool
-	ahead          time.Duration // < 0: the announce period
+	path, now         string
+	aeadSet, aheadSet bool
+	force, insecure   bool
+	ahead             time.Duration // if !aheadSet, the announce period
 }
 
 func keysRotate(sch *keySchedule, o *rotateOptions, stdout io.Writer) error {
@@ -344,7 +352,7 @@ func keysRotate(sch *keySchedule, o *rotateOptions, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.ahead < 0 {
+	if !o.aheadSet {
 		o.ahead = sch.announce
 	}
 	path := o.path

@@ -216,6 +216,7 @@ func TestKeysUsageErrors(t *testing.T) {
 		{"keygen nginx aead", cmdKeygen, []string{"-format", "nginx48", "-aead", "AES-256-GCM", "-o", "-"}},
 		{"keygen flag", cmdKeygen, []string{"-frobnicate"}},
 		{"rotate no keys", cmdRotate, nil},
+		{"rotate negative ahead", cmdRotate, []string{"-keys", "k", "-ahead", "-1h"}},
 		{"inspect nothing", cmdInspect, nil},
 		{"export missing", cmdExport, []string{"-keys", "k"}},
 		{"import missing", cmdImport, []string{"-in", "b"}},
