@@ -33,7 +33,7 @@ func TestMigrationFromOpenSSL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opener, err := legacy.NewOpener(legacy.Key(lk))
+	opener, err := legacy.NewOpener(lk)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,13 +3,15 @@ package keydist
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"testing"
 )
 
-// FuzzOpenBundle checks that arbitrary bytes never panic Open, that a
-// failed Open returns nil and one of the package's errors, that only the
-// publisher's own bundles open, and that every container that parses
-// re-encodes byte for byte.
+// FuzzOpenBundle checks that arbitrary bytes never panic Open or
+// ParseHeader, that a failed Open returns nil and one of the package's
+// errors, that only the publisher's own bundles open, that ParseHeader
+// accepts exactly the containers that parse, and that every container that
+// parses re-encodes byte for byte.
 //
 // The input is head ‖ enc ‖ tail, where enc is the 1,120-byte X-Wing
 // encapsulation of a real bundle with the byte at encPos xored with
@@ -49,10 +51,19 @@ func FuzzOpenBundle(f *testing.F) {
 		in[len(head)+int(encPos)%encSize] ^= encXor
 		in = append(in, tail...)
 		var sb sealedBundle
-		if sb.unmarshal(in) {
+		parsed := sb.unmarshal(in)
+		if parsed {
 			if got := reencode(t, in); !bytes.Equal(got, in) {
 				t.Fatalf("re-encoding differs:\ngot  %x\nwant %x", got, in)
 			}
+		}
+		// ParseHeader accepts exactly the containers that parse.
+		h, err := ParseHeader(in)
+		switch {
+		case parsed && (err != nil || h == nil || *h != sb.Header):
+			t.Fatalf("ParseHeader = %+v, %v, want %+v", h, err, sb.Header)
+		case !parsed && (h != nil || !errors.Is(err, ErrMalformed)):
+			t.Fatalf("ParseHeader of a container that does not parse = %+v, %v", h, err)
 		}
 		b, err := Open(in, mk, pk.Public(), 0)
 		if err != nil {
@@ -100,5 +111,97 @@ func FuzzParseContents(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
+	})
+}
+
+// A keyCodec checks one form (text or binary) of one of the four keys of
+// the package: no panic; on failure an error wrapping ErrMalformed, a nil
+// key, and an Unmarshal that fails too and leaves its receiver zero; on
+// success a key whose encoding is the input, byte for byte, as Unmarshal
+// also reads it.
+type keyCodec struct {
+	name  string
+	check func(t *testing.T, in []byte)
+}
+
+// newKeyCodec returns the keyCodec of the form of *K that parse,
+// unmarshal and marshal read and write.
+func newKeyCodec[K any, P interface{ *K }](name string, parse func([]byte) (P, error),
+	unmarshal func(P, []byte) error, marshal func(P) ([]byte, error)) keyCodec {
+	return keyCodec{name, func(t *testing.T, in []byte) {
+		k, err := parse(in)
+		var into K
+		uerr := unmarshal(&into, in)
+		if err != nil {
+			if k != nil || !errors.Is(err, ErrMalformed) {
+				t.Fatalf("%s = %v, %v; want nil and ErrMalformed", name, k, err)
+			}
+			var zero K
+			if uerr == nil || !reflect.DeepEqual(into, zero) {
+				t.Fatalf("%s failed, but Unmarshal returned %v or changed its receiver", name, uerr)
+			}
+			return
+		}
+		if uerr != nil {
+			t.Fatalf("%s succeeded but Unmarshal failed: %v", name, uerr)
+		}
+		for _, v := range []P{k, &into} {
+			if out, err := marshal(v); err != nil || !bytes.Equal(out, in) {
+				t.Fatalf("%s: re-encoding = %q, %v, want the input %q", name, out, err, in)
+			}
+		}
+	}}
+}
+
+// FuzzParseKeyText checks the four text parsers and the UnmarshalText
+// methods; see keyCodec. The seeds are the text forms of real keys and
+// their near misses.
+func FuzzParseKeyText(f *testing.F) {
+	codecs := []keyCodec{
+		newKeyCodec("ParseMemberKeyText", ParseMemberKeyText, (*MemberKey).UnmarshalText, (*MemberKey).MarshalText),
+		newKeyCodec("ParseMemberPublicKeyText", ParseMemberPublicKeyText, (*MemberPublicKey).UnmarshalText, (*MemberPublicKey).MarshalText),
+		newKeyCodec("ParsePublisherKeyText", ParsePublisherKeyText, (*PublisherKey).UnmarshalText, (*PublisherKey).MarshalText),
+		newKeyCodec("ParsePublisherPublicKeyText", ParsePublisherPublicKeyText, (*PublisherPublicKey).UnmarshalText, (*PublisherPublicKey).MarshalText),
+	}
+	mk, pk := testParties(f, "fuzz text")
+	mtext, _ := mk.MarshalText()
+	mpub, _ := mk.Public().MarshalText()
+	ptext, _ := pk.MarshalText()
+	ppub, _ := pk.Public().MarshalText()
+	for i, text := range [][]byte{mtext, mpub, ptext, ppub} {
+		f.Add(uint8(i), text)
+		f.Add(uint8(i), text[:len(text)-1])
+		f.Add(uint8(i), append(bytes.TrimRight(text, "="), 'A', 'A'))
+		f.Add(uint8(i), append(bytes.Clone(text), '\n'))
+		f.Add(uint8(i+1), text)
+	}
+	f.Add(uint8(0), []byte{})
+	f.Fuzz(func(t *testing.T, which uint8, text []byte) {
+		codecs[int(which)%len(codecs)].check(t, text)
+	})
+}
+
+// FuzzParseKeyBinary checks the four binary parsers (NewMemberKey,
+// ParseMemberPublicKey, NewPublisherKey, ParsePublisherPublicKey) and the
+// UnmarshalBinary methods; see keyCodec. A member public key parses only
+// if its ML-KEM-768 part is well-formed (FIPS 203, Section 7.2).
+func FuzzParseKeyBinary(f *testing.F) {
+	codecs := []keyCodec{
+		newKeyCodec("NewMemberKey", NewMemberKey, (*MemberKey).UnmarshalBinary, (*MemberKey).MarshalBinary),
+		newKeyCodec("ParseMemberPublicKey", ParseMemberPublicKey, (*MemberPublicKey).UnmarshalBinary, (*MemberPublicKey).MarshalBinary),
+		newKeyCodec("NewPublisherKey", NewPublisherKey, (*PublisherKey).UnmarshalBinary, (*PublisherKey).MarshalBinary),
+		newKeyCodec("ParsePublisherPublicKey", ParsePublisherPublicKey, (*PublisherPublicKey).UnmarshalBinary, (*PublisherPublicKey).MarshalBinary),
+	}
+	mk, pk := testParties(f, "fuzz binary")
+	badPub := mk.Public().Bytes()
+	badPub[0], badPub[1] = 0xff, 0xff // a coefficient not reduced mod q
+	for i, b := range [][]byte{mk.Bytes(), mk.Public().Bytes(), pk.Bytes(), pk.Public().Bytes()} {
+		f.Add(uint8(i), b)
+		f.Add(uint8(i), b[:len(b)-1])
+		f.Add(uint8(i), append(bytes.Clone(b), 0))
+	}
+	f.Add(uint8(1), badPub)
+	f.Fuzz(func(t *testing.T, which uint8, b []byte) {
+		codecs[int(which)%len(codecs)].check(t, b)
 	})
 }

@@ -464,10 +464,13 @@ func parseText(prefix string, text []byte, size int) ([]byte, error) {
 	if len(rest) != base64.StdEncoding.EncodedLen(size) {
 		return nil, fmt.Errorf("%w: %s key text has the wrong length", ErrMalformed, prefix)
 	}
-	b := make([]byte, size)
+	// Text of the right length whose padding is replaced by data decodes
+	// to more than size bytes: decode into a buffer of the decoded length
+	// of the text, not of the key.
+	b := make([]byte, base64.StdEncoding.DecodedLen(len(rest)))
 	if n, err := base64.StdEncoding.Strict().Decode(b, rest); err != nil || n != size {
 		clear(b)
 		return nil, fmt.Errorf("%w: %s key text is not valid base64", ErrMalformed, prefix)
 	}
-	return b, nil
+	return b[:size], nil
 }

@@ -139,6 +139,12 @@ func TestParseKeyTextRejects(t *testing.T) {
 		{"leading space", func(b []byte) error { _, err := ParseMemberKeyText(b); return err }, append([]byte(" "), mtext...)},
 		{"truncated", func(b []byte) error { _, err := ParseMemberKeyText(b); return err }, mtext[:len(mtext)-4]},
 		{"no padding", func(b []byte) error { _, err := ParseMemberKeyText(b); return err }, bytes.TrimRight(mtext, "=")},
+		// Regression: text of the right length whose padding is replaced by
+		// data decodes to one byte more than the key, which once overran
+		// the buffer.
+		{"padding replaced", func(b []byte) error { _, err := ParseMemberKeyText(b); return err }, append(bytes.TrimRight(mtext, "="), 'A')},
+		{"publisher padding replaced", func(b []byte) error { _, err := ParsePublisherKeyText(b); return err }, append(bytes.TrimRight(ptext, "="), 'A')},
+		{"public padding replaced", func(b []byte) error { _, err := ParseMemberPublicKeyText(b); return err }, append(bytes.TrimRight(mpub, "="), 'A', 'A')},
 		{"non-canonical base64", func(b []byte) error { _, err := ParseMemberKeyText(b); return err },
 			[]byte(MemberPrivateKeyPrefix + strings.Repeat("A", 42) + "B=")},
 		{"bad public key", func(b []byte) error { _, err := ParseMemberPublicKey(b); return err }, badPub},

@@ -1,8 +1,8 @@
 // Package keyfile reads and writes ticket key files: tlsticket's own
 // versioned text format, which holds the secret and the [seal.Phases] of
-// every key, and the session ticket key files of nginx and HAProxy, for a
-// server that moves from them and must open the tickets their clients
-// hold.
+// every key, and the session ticket key files of nginx and HAProxy, read
+// into [legacy.Key] values for a server that moves from them and must open
+// the tickets their clients hold.
 //
 // # Format
 //
@@ -353,7 +353,7 @@ func parseLine(n int, line []byte) (KeyEntry, bool, error) {
 	enc := base64.StdEncoding.Strict()
 	secret := make([]byte, enc.DecodedLen(len(fields[2])))
 	m, err := enc.Decode(secret, fields[2])
-	if err != nil {
+	if err != nil || bytes.IndexByte(fields[2], '\r') >= 0 { // the decoder skips "\r"
 		clear(secret)
 		return KeyEntry{}, false, lineErr(n, "bad base64 secret")
 	}

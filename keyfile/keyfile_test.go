@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,6 +164,9 @@ func TestParseErrors(t *testing.T) {
 		{"indented", Header + "\n " + good + "\n", 2, "unknown line"},
 		{"bad-base64", Header + "\n" + replace(b64, b64[:10]+"*"+b64[11:]) + "\n", 2, "bad base64 secret"},
 		{"base64-no-padding", Header + "\n" + replace(b64, strings.TrimRight(b64, "=")) + "\n", 2, "bad base64 secret"},
+		// Regression: the base64 decoder skips "\r", so a secret with one
+		// inside was accepted and written back without it.
+		{"cr-in-secret", Header + "\n" + replace(b64, b64[:10]+"\r"+b64[10:]) + "\n", 2, "bad base64 secret"},
 		{"url-base64", Header + "\n" + strings.Replace(second, "/", "_", -1) + "\n", 2, "bad base64 secret"},
 		{"short-secret", Header + "\n" + replace(b64, base64.StdEncoding.EncodeToString(secretA[:31])) + "\n", 2, "secret is 31 bytes, AES-256-GCM needs 32"},
 		{"aes128-secret", Header + "\n" + keyLine(seal.AES128GCM, secretA, 0) + "\n", 2, "secret is 32 bytes, AES-128-GCM needs 16"},
@@ -302,15 +306,11 @@ func secretForms(b []byte) []string {
 
 func TestNoSecretsPrinted(t *testing.T) {
 	e := KeyEntry{AEAD: seal.AES256GCM, Secret: secretA, Phases: phases(0)}
-	lk := LegacyKey{Name: [16]byte{1, 2, 3}, AESKey: secretB[:16], HMACKey: secretA[:16]}
 	want := "keyfile.KeyEntry{AES-256-GCM secret:REDACTED announce=2029-12-31T23:00:00Z activate=2030-01-01T00:00:00Z decrypt-only=2030-01-01T06:00:00Z retire=2030-01-01T18:00:00Z}"
 	if got := fmt.Sprint(e); got != want {
 		t.Errorf("Sprint(entry) = %q, want %q", got, want)
 	}
-	if got, want := fmt.Sprint(lk), "keyfile.LegacyKey{name 01020300000000000000000000000000, AES-128-CBC, HMAC key 16 bytes}"; got != want {
-		t.Errorf("Sprint(legacy key) = %q, want %q", got, want)
-	}
-	values := []any{e, &e, []KeyEntry{e}, struct{ E KeyEntry }{e}, lk, &lk, []LegacyKey{lk}, map[string]LegacyKey{"k": lk}, struct{ K LegacyKey }{lk}}
+	values := []any{e, &e, []KeyEntry{e}, struct{ E KeyEntry }{e}}
 	forbidden := append(secretForms(secretA), secretForms(secretB)...)
 	forbidden = append(forbidden, secretForms(secretA[:16])...)
 	for _, v := range values {
@@ -354,6 +354,41 @@ func FuzzParseEntries(f *testing.F) {
 				!again[i].Announce.Equal(entries[i].Announce) || !again[i].Activate.Equal(entries[i].Activate) ||
 				!again[i].DecryptOnly.Equal(entries[i].DecryptOnly) || !again[i].Retire.Equal(entries[i].Retire) {
 				t.Fatalf("entry %d changed in a round trip: %v, %v", i, entries[i], again[i])
+			}
+		}
+	})
+}
+
+// FuzzParse checks that Parse never panics, returns a nil schedule with an
+// error, fails wherever ParseEntries fails (with the same error), and
+// otherwise returns the schedule of exactly the keys ParseEntries reads, in
+// order of activation.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(validFile()))
+	f.Add([]byte(Header + "\n# no keys\n"))
+	f.Add([]byte(Header + "\n" + keyLine(seal.AES128GCM, secretC, 0) + "\n" + keyLine(seal.AES128GCM, secretC, 1) + "\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse(bytes.NewReader(data))
+		entries, entriesErr := ParseEntries(bytes.NewReader(data))
+		defer func() {
+			for i := range entries {
+				entries[i].Clear()
+			}
+		}()
+		if err != nil {
+			if s != nil || (entriesErr != nil && err.Error() != entriesErr.Error()) {
+				t.Fatalf("Parse = %v, %v; ParseEntries error %v", s, err, entriesErr)
+			}
+			return
+		}
+		slices.SortStableFunc(entries, func(a, b KeyEntry) int { return a.Activate.Compare(b.Activate) })
+		if entriesErr != nil || len(entries) != len(s.Keys()) {
+			t.Fatalf("Parse = %d keys; ParseEntries = %d, %v", len(s.Keys()), len(entries), entriesErr)
+		}
+		for i, k := range s.Keys() {
+			want, err := entries[i].Key()
+			if err != nil || k.Key.Name() != want.Name() || k.Phases != entries[i].Phases {
+				t.Fatalf("key %d = %v %+v, ParseEntries has %v (%v)", i, k.Key, k.Phases, entries[i], err)
 			}
 		}
 	})

@@ -3,61 +3,13 @@ package keyfile
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/tlsticket/tlsticket/seal/legacy"
 )
-
-// A LegacyKey is a session ticket key of an OpenSSL-based server (nginx,
-// HAProxy, Apache, or OpenSSL and BoringSSL themselves): a 16-byte key name,
-// an AES-CBC key and an HMAC-SHA256 key, as in the ticket construction
-// recommended by RFC 5077, Section 4. A 48-byte key file holds AES-128-CBC
-// and a 16-byte HMAC key, an 80-byte one AES-256-CBC and a 32-byte HMAC
-// key.
-//
-// LegacyKey has the same fields as the Key of package
-// github.com/tlsticket/tlsticket/seal/legacy, which opens such tickets: convert
-// with legacy.Key(k).
-//
-// Warning: a LegacyKey holds secrets; call [LegacyKey.Clear] when done.
-// LegacyKey values print their name and key sizes under every fmt verb,
-// never the keys (except as the unexported field of another struct, which
-// fmt prints by reflection). The name is not secret: it is sent in every
-// ticket.
-type LegacyKey struct {
-	Name    [16]byte
-	AESKey  []byte // 16 or 32 bytes
-	HMACKey []byte // 16 or 32 bytes
-}
-
-var (
-	_ fmt.Formatter  = LegacyKey{}
-	_ fmt.GoStringer = LegacyKey{}
-)
-
-// Clear zeroes k's keys and drops them.
-func (k *LegacyKey) Clear() {
-	clear(k.AESKey)
-	clear(k.HMACKey)
-	k.AESKey, k.HMACKey = nil, nil
-}
-
-// String returns a description such as "keyfile.LegacyKey{name
-// 0123…cdef, AES-128-CBC, HMAC key 16 bytes}".
-func (k LegacyKey) String() string {
-	return "keyfile.LegacyKey{name " + hex.EncodeToString(k.Name[:]) +
-		", AES-" + strconv.Itoa(8*len(k.AESKey)) + "-CBC, HMAC key " +
-		strconv.Itoa(len(k.HMACKey)) + " bytes}"
-}
-
-// GoString returns the same description as [LegacyKey.String].
-func (k LegacyKey) GoString() string { return k.String() }
-
-// Format implements [fmt.Formatter] so that every verb prints
-// [LegacyKey.String] and never the keys.
-func (k LegacyKey) Format(f fmt.State, verb rune) { io.WriteString(f, k.String()) }
 
 // Layout is the order of the fields of a 48- or 80-byte ticket key. The
 // servers disagree, so the layout must match the server that wrote the key:
@@ -96,9 +48,12 @@ func (l Layout) String() string {
 // ErrLegacyKeySize means a legacy ticket key is neither 48 nor 80 bytes.
 var ErrLegacyKeySize = errors.New("keyfile: ticket key must be 48 or 80 bytes")
 
-// ParseLegacyKey splits a 48- or 80-byte ticket key b in layout l. It copies
-// the keys, so the caller may clear b.
-func ParseLegacyKey(b []byte, l Layout) (LegacyKey, error) {
+// ParseLegacyKey splits a 48- or 80-byte ticket key b in layout l into a
+// [legacy.Key], which [legacy.NewOpener] takes. A 48-byte key holds an
+// AES-128-CBC key and a 16-byte HMAC key, an 80-byte one an AES-256-CBC key
+// and a 32-byte HMAC key. It copies the keys, so the caller may clear b;
+// the caller should [legacy.Key.Clear] the result when done.
+func ParseLegacyKey(b []byte, l Layout) (legacy.Key, error) {
 	var n int
 	switch len(b) {
 	case 48:
@@ -106,9 +61,9 @@ func ParseLegacyKey(b []byte, l Layout) (LegacyKey, error) {
 	case 80:
 		n = 32
 	default:
-		return LegacyKey{}, fmt.Errorf("%w, got %d", ErrLegacyKeySize, len(b))
+		return legacy.Key{}, fmt.Errorf("%w, got %d", ErrLegacyKeySize, len(b))
 	}
-	var k LegacyKey
+	var k legacy.Key
 	copy(k.Name[:], b[:16])
 	first, second := bytes.Clone(b[16:16+n]), bytes.Clone(b[16+n:])
 	switch {
@@ -119,7 +74,7 @@ func ParseLegacyKey(b []byte, l Layout) (LegacyKey, error) {
 	default:
 		clear(first)
 		clear(second)
-		return LegacyKey{}, fmt.Errorf("keyfile: unknown ticket key layout %v", l)
+		return legacy.Key{}, fmt.Errorf("keyfile: unknown ticket key layout %v", l)
 	}
 	return k, nil
 }
@@ -127,15 +82,15 @@ func ParseLegacyKey(b []byte, l Layout) (LegacyKey, error) {
 // ParseNginx reads an nginx ssl_session_ticket_key file: exactly 48 or 80
 // raw bytes in [LayoutNginx]. nginx seals with the key of the first
 // ssl_session_ticket_key directive and opens with all of them.
-func ParseNginx(r io.Reader) (LegacyKey, error) {
+func ParseNginx(r io.Reader) (legacy.Key, error) {
 	var buf [81]byte
 	defer clear(buf[:])
 	n, err := io.ReadFull(r, buf[:])
 	switch {
 	case err == nil:
-		return LegacyKey{}, fmt.Errorf("%w, got more", ErrLegacyKeySize)
+		return legacy.Key{}, fmt.Errorf("%w, got more", ErrLegacyKeySize)
 	case err != io.EOF && err != io.ErrUnexpectedEOF:
-		return LegacyKey{}, fmt.Errorf("keyfile: failed to read nginx key: %w", err)
+		return legacy.Key{}, fmt.Errorf("keyfile: failed to read nginx key: %w", err)
 	}
 	return ParseLegacyKey(buf[:n], LayoutNginx)
 }
@@ -154,7 +109,7 @@ const HAProxyTicketsNo = 3
 // Keys before the last HAProxyTicketsNo are checked but not returned:
 // HAProxy no longer opens their tickets, and neither should their
 // successor.
-func ParseHAProxy(r io.Reader) ([]LegacyKey, error) {
+func ParseHAProxy(r io.Reader) ([]legacy.Key, error) {
 	keys, err := ParseBase64Keys(r, LayoutHAProxy)
 	if err != nil {
 		return nil, err
@@ -177,7 +132,7 @@ func ParseHAProxy(r io.Reader) ([]LegacyKey, error) {
 // 80"), each of 48 or 80 bytes in layout l, all of the same size. A line
 // may end in "\r\n"; blank lines and comments are errors, as they are to
 // HAProxy. Errors are [*LineError]s that never quote the line.
-func ParseBase64Keys(r io.Reader, l Layout) ([]LegacyKey, error) {
+func ParseBase64Keys(r io.Reader, l Layout) ([]legacy.Key, error) {
 	if l < LayoutNginx || l > LayoutOpenSSL {
 		return nil, fmt.Errorf("keyfile: unknown ticket key layout %v", l)
 	}
@@ -186,25 +141,31 @@ func ParseBase64Keys(r io.Reader, l Layout) ([]LegacyKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	var keys []LegacyKey
-	fail := func(err error) ([]LegacyKey, error) {
+	var keys []legacy.Key
+	fail := func(err error) ([]legacy.Key, error) {
 		for i := range keys {
 			keys[i].Clear()
 		}
 		return nil, err
 	}
-	raw := make([]byte, 80)
+	// A line of the longest accepted length without padding decodes to
+	// one byte more than the longest key: size raw for that, and reject
+	// the decoded length after.
+	maxLen := base64.StdEncoding.EncodedLen(80)
+	raw := make([]byte, base64.StdEncoding.DecodedLen(maxLen))
 	defer clear(raw)
 	rest := buf
 	for n := 1; len(rest) > 0; n++ {
 		var line []byte
 		line, rest, _ = bytes.Cut(rest, []byte("\n"))
 		line = bytes.TrimSuffix(line, []byte("\r"))
-		if len(line) > base64.StdEncoding.EncodedLen(80) {
+		if len(line) > maxLen {
 			return fail(lineErr(n, "key must be 48 or 80 bytes"))
 		}
+		// The decoder skips "\r" and "\n": refuse them, so that a key
+		// has one line form.
 		m, err := base64.StdEncoding.Strict().Decode(raw, line)
-		if err != nil {
+		if err != nil || bytes.IndexByte(line, '\r') >= 0 {
 			return fail(lineErr(n, "bad base64 key"))
 		}
 		if m != 48 && m != 80 {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/tlsticket/tlsticket/seal/legacy"
 )
 
 // rawKey returns a 16+2n-byte key whose name bytes are 0x00…, whose first
@@ -162,6 +164,13 @@ func TestParseHAProxyErrors(t *testing.T) {
 		{"short", lines[0] + base64.StdEncoding.EncodeToString(secret[:40]) + "\n" + lines[2], "keyfile: line 2: key must be 48 or 80 bytes, got 40"},
 		{"short-first", base64.StdEncoding.EncodeToString(secret[:40]) + "\n" + lines[1] + lines[2], "keyfile: line 1: key must be 48 or 80 bytes, got 40"},
 		{"long-line", lines[0] + strings.Repeat("QUFB", 40) + "\n", "keyfile: line 2: key must be 48 or 80 bytes"},
+		// Regression: 108 characters without padding decode to 81 bytes,
+		// one more than the longest key, which once overran the buffer.
+		// Regression: the base64 decoder skips "\r", so a key line with
+		// one inside was accepted.
+		{"cr-in-line", lines[0] + lines[1][:10] + "\r" + lines[1][10:] + lines[2], "keyfile: line 2: bad base64 key"},
+		{"81-bytes", lines[0] + strings.Repeat("QUFB", 27) + "\n", "keyfile: line 2: key must be 48 or 80 bytes, got 81"},
+		{"81-bytes-first", strings.Repeat("QUFB", 27) + "\n" + lines[1] + lines[2], "keyfile: line 1: key must be 48 or 80 bytes, got 81"},
 	}
 	forbidden := secretForms(secret[16:])
 	for _, tt := range tests {
@@ -184,4 +193,163 @@ func TestParseHAProxyErrors(t *testing.T) {
 	if err != nil || len(keys) != 1 || keys[0].HMACKey[1] != 0x11 || keys[0].AESKey[0] != 0x80 {
 		t.Errorf("ParseBase64Keys(OpenSSL layout) = %v, %v", keys, err)
 	}
+}
+
+// appendLegacyKey appends k in layout l: the inverse of ParseLegacyKey.
+func appendLegacyKey(t *testing.T, dst []byte, k legacy.Key, l Layout) []byte {
+	t.Helper()
+	dst = append(dst, k.Name[:]...)
+	switch {
+	case l == LayoutHAProxy, l == LayoutNginx && len(k.AESKey) == 16:
+		return append(append(dst, k.AESKey...), k.HMACKey...)
+	case l == LayoutOpenSSL, l == LayoutNginx && len(k.AESKey) == 32:
+		return append(append(dst, k.HMACKey...), k.AESKey...)
+	}
+	t.Fatalf("appendLegacyKey: layout %v, AES key of %d bytes", l, len(k.AESKey))
+	return nil
+}
+
+// checkLegacyKey fails t unless k is a key of 48 or 80 bytes that
+// appendLegacyKey writes back as raw in layout l.
+func checkLegacyKey(t *testing.T, k legacy.Key, l Layout, raw []byte) {
+	t.Helper()
+	n := len(k.AESKey)
+	if (n != 16 && n != 32) || len(k.HMACKey) != n {
+		t.Fatalf("%v key of sizes %d, %d", l, len(k.AESKey), len(k.HMACKey))
+	}
+	if got := appendLegacyKey(t, nil, k, l); !bytes.Equal(got, raw) {
+		t.Fatalf("%v key re-encodes as %x, want %x", l, got, raw)
+	}
+}
+
+// isZeroKey reports whether k is the zero legacy.Key.
+func isZeroKey(k legacy.Key) bool {
+	return k.Name == [16]byte{} && k.AESKey == nil && k.HMACKey == nil
+}
+
+// FuzzParseLegacyKey checks that ParseLegacyKey never panics, returns the
+// zero Key with an error, and accepts exactly the 48- and 80-byte keys of
+// a known layout, which re-encode byte for byte.
+func FuzzParseLegacyKey(f *testing.F) {
+	for _, l := range []Layout{LayoutNginx, LayoutHAProxy, LayoutOpenSSL} {
+		f.Add(rawKey(16), uint8(l))
+		f.Add(rawKey(32), uint8(l))
+		f.Add(rawKey(32)[:79], uint8(l))
+	}
+	f.Add(rawKey(16), uint8(0))
+	f.Fuzz(func(t *testing.T, b []byte, layout uint8) {
+		l := Layout(layout)
+		k, err := ParseLegacyKey(b, l)
+		known := l >= LayoutNginx && l <= LayoutOpenSSL
+		if err != nil {
+			if !isZeroKey(k) || (known && (len(b) == 48 || len(b) == 80)) {
+				t.Fatalf("ParseLegacyKey(%d bytes, %v) = %v, %v", len(b), l, k, err)
+			}
+			return
+		}
+		if !known {
+			t.Fatalf("ParseLegacyKey accepted layout %v", l)
+		}
+		checkLegacyKey(t, k, l, b)
+	})
+}
+
+// FuzzParseNginx checks that ParseNginx never panics, returns the zero Key
+// with an error, and accepts exactly 48 or 80 bytes, which re-encode byte
+// for byte in nginx's layout.
+func FuzzParseNginx(f *testing.F) {
+	f.Add(rawKey(16))
+	f.Add(rawKey(32))
+	f.Add(append(rawKey(32), 0))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		k, err := ParseNginx(bytes.NewReader(b))
+		if err != nil {
+			if !isZeroKey(k) || !errors.Is(err, ErrLegacyKeySize) || len(b) == 48 || len(b) == 80 {
+				t.Fatalf("ParseNginx(%d bytes) = %v, %v", len(b), k, err)
+			}
+			return
+		}
+		checkLegacyKey(t, k, LayoutNginx, b)
+	})
+}
+
+// canonicalBase64Keys returns keys as ParseBase64Keys reads them in layout
+// l: one base64 line each, ending in "\n".
+func canonicalBase64Keys(t *testing.T, keys []legacy.Key, l Layout) []byte {
+	t.Helper()
+	var out []byte
+	for _, k := range keys {
+		out = base64.StdEncoding.AppendEncode(out, appendLegacyKey(t, nil, k, l))
+		out = append(out, '\n')
+	}
+	return out
+}
+
+// FuzzParseBase64Keys checks that ParseBase64Keys (HAProxy's
+// tls-ticket-keys format) never panics, returns nil keys with an error that
+// is a *LineError, ErrNoKeys or a layout error, and that what it accepts is
+// one key per line, all of one size: the input is the canonical encoding
+// of the keys but for "\r\n" line ends and a missing final newline.
+func FuzzParseBase64Keys(f *testing.F) {
+	for _, size := range []int{16, 32} {
+		file, _ := haproxyFile(3, size)
+		f.Add(file, uint8(LayoutHAProxy))
+		f.Add(bytes.ReplaceAll(file, []byte("\n"), []byte("\r\n")), uint8(LayoutOpenSSL))
+		f.Add(bytes.TrimSuffix(file, []byte("\n")), uint8(LayoutNginx))
+	}
+	f.Add([]byte(strings.Repeat("QUFB", 27)+"\n"), uint8(LayoutHAProxy))
+	f.Add([]byte("\n"), uint8(LayoutHAProxy))
+	f.Fuzz(func(t *testing.T, data []byte, layout uint8) {
+		l := Layout(layout)
+		keys, err := ParseBase64Keys(bytes.NewReader(data), l)
+		if err != nil {
+			var le *LineError
+			if keys != nil || !(errors.As(err, &le) || errors.Is(err, ErrNoKeys) || l < LayoutNginx || l > LayoutOpenSSL) {
+				t.Fatalf("ParseBase64Keys = %v, %v", keys, err)
+			}
+			return
+		}
+		for _, k := range keys {
+			if len(k.AESKey) != len(keys[0].AESKey) {
+				t.Fatal("keys of two sizes")
+			}
+		}
+		normal := bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+		if !bytes.HasSuffix(normal, []byte("\n")) {
+			normal = append(bytes.TrimSuffix(normal, []byte("\r")), '\n')
+		}
+		if got := canonicalBase64Keys(t, keys, l); !bytes.Equal(got, normal) {
+			t.Fatalf("keys re-encode as %q, want %q", got, normal)
+		}
+	})
+}
+
+// FuzzParseHAProxy checks that ParseHAProxy never panics, returns nil keys
+// with an error, and returns exactly the last HAProxyTicketsNo keys of
+// what ParseBase64Keys reads in HAProxy's layout.
+func FuzzParseHAProxy(f *testing.F) {
+	for _, n := range []int{2, 3, 5} {
+		file, _ := haproxyFile(n, 16)
+		f.Add(file)
+		file, _ = haproxyFile(n, 32)
+		f.Add(file)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		keys, err := ParseHAProxy(bytes.NewReader(data))
+		all, allErr := ParseBase64Keys(bytes.NewReader(data), LayoutHAProxy)
+		if err != nil {
+			if keys != nil || (allErr == nil && len(all) >= HAProxyTicketsNo) {
+				t.Fatalf("ParseHAProxy = %v, %v; ParseBase64Keys = %d keys, %v", keys, err, len(all), allErr)
+			}
+			return
+		}
+		if allErr != nil || len(keys) != HAProxyTicketsNo {
+			t.Fatalf("ParseHAProxy = %d keys; ParseBase64Keys = %v", len(keys), allErr)
+		}
+		want := canonicalBase64Keys(t, all[len(all)-HAProxyTicketsNo:], LayoutHAProxy)
+		if got := canonicalBase64Keys(t, keys, LayoutHAProxy); !bytes.Equal(got, want) {
+			t.Fatalf("ParseHAProxy keys %q, want the last lines %q", got, want)
+		}
+	})
 }

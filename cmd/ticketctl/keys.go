@@ -3,8 +3,9 @@ package main
 // The key management commands: keygen, rotate, inspect, export, import
 // and keypair. Each is a func(args, stdout, stderr) int that returns the
 // exit code: 0 on success, 1 on failure, 2 for bad usage. None prints a
-// secret unless asked to (inspect -show-secrets), and every file that holds
-// a secret is written with mode 0600.
+// secret unless asked to (keygen -o -, import without -o, inspect
+// -show-secrets). Every new file that holds a secret is written with mode
+// 0600; a replaced key file keeps its mode, owner and group.
 
 import (
 	"bytes"
@@ -16,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,12 +31,12 @@ import (
 // errKeysUsage marks an error as bad usage (exit code 2).
 var errKeysUsage = errors.New("usage")
 
-// usageErr returns an error that exits with code 2.
+// keysUsageErr returns an error that exits with code 2.
 func keysUsageErr(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errKeysUsage, fmt.Sprintf(format, args...))
 }
 
-// exit reports err for command name and returns the exit code.
+// keysExit reports err for command name and returns the exit code.
 func keysExit(name string, err error, stderr io.Writer) int {
 	switch {
 	case err == nil:
@@ -51,7 +51,7 @@ func keysExit(name string, err error, stderr io.Writer) int {
 	return 1
 }
 
-// newFlags returns a flag set for command name whose usage line is usage.
+// keysFlags returns a flag set for command name whose usage line is usage.
 func keysFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("ticketctl "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -62,7 +62,7 @@ func keysFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args, refusing positional arguments beyond maxArgs.
+// keysParse parses args, refusing positional arguments beyond maxArgs.
 func keysParse(fs *flag.FlagSet, args []string, maxArgs int) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -76,11 +76,12 @@ func keysParse(fs *flag.FlagSet, args []string, maxArgs int) error {
 	return nil
 }
 
-// parseNow returns the time of a -now flag: RFC 3339, or the current time
-// if empty.
+// keysNow returns the time of a -now flag: RFC 3339, or the current time
+// in whole seconds if empty, so that key files hold no fractions of a
+// second that nobody asked for.
 func keysNow(s string) (time.Time, error) {
 	if s == "" {
-		return time.Now(), nil
+		return time.Now().Truncate(time.Second), nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
@@ -117,9 +118,9 @@ func (s *keySchedule) phases(announce, activate time.Time) seal.Phases {
 }
 
 // writeNew writes data to a new file at path with mode perm, refusing to
-// replace an existing file, or to stdout if path is empty.
+// replace an existing file, or to stdout if path is "-".
 func writeNew(path string, data []byte, perm os.FileMode, stdout io.Writer) error {
-	if path == "" {
+	if path == "-" {
 		_, err := stdout.Write(data)
 		return err
 	}
@@ -135,40 +136,29 @@ func writeNew(path string, data []byte, perm os.FileMode, stdout io.Writer) erro
 	return f.Close()
 }
 
-// replaceFile replaces the file at path with data, atomically (a
-// temporary file in the same directory, then a rename), with mode 0600.
-func replaceFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	defer os.Remove(name) // after a successful rename, there is nothing to remove
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(name, path)
+// readEntries reads the key file at path, whatever its permissions.
+func readEntries(path string) ([]keyfile.KeyEntry, error) {
+	return readKeyFile(path, true)
 }
 
-// readEntries reads the key file at path.
-func readEntries(path string) ([]keyfile.KeyEntry, error) {
+// readKeyFile reads the key file at path. Unless insecure, it refuses a
+// file that users other than its owner and group can read
+// ([keyfile.CheckPermissions]).
+func readKeyFile(path string, insecure bool) ([]keyfile.KeyEntry, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if !insecure {
+		fi, err := f.Stat()
+		if err != nil {
+			return nil, err
+		}
+		if err := keyfile.CheckPermissions(path, fi); err != nil {
+			return nil, fmt.Errorf("%w (or give -insecure-key-perms to use it anyway)", err)
+		}
+	}
 	entries, err := keyfile.ParseEntries(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -199,16 +189,28 @@ func encodeEntries(entries []keyfile.KeyEntry) ([]byte, error) {
 // each next one announced -announce before the previous one stops
 // sealing), or a raw nginx ssl_session_ticket_key (48 or 80 bytes) or an
 // HAProxy tls-ticket-keys file (base64 lines of 48 or 80 bytes, at least
-// 3), to -o with mode 0600 or to stdout.
+// 3), to the new file -o with mode 0600, or to stdout with -o -.
 func cmdKeygen(args []string, stdout, stderr io.Writer) int {
-	fs := keysFlags("keygen", "[-format tlsticket|nginx48|nginx80|haproxy|haproxy80] [-count n] [-aead name] [-rotation d] [-announce d] [-decrypt-only d] [-now time] [-o file]", stderr)
+	fs := keysFlags("keygen", "[-format tlsticket|nginx48|nginx80|haproxy|haproxy80] [-count n] [-aead name] [-rotation d] [-announce d] [-decrypt-only d] [-now time] -o file|-", stderr)
 	var sch keySchedule
 	sch.register(fs)
 	formatName := fs.String("format", "tlsticket", "key file `format`: tlsticket, nginx48, nginx80, haproxy (48-byte keys) or haproxy80")
 	count := fs.Int("count", 0, "number of keys (default 1, or 3 for haproxy)")
-	now := fs.String("now", "", "activation `time` of the first key, RFC 3339 (default: now)")
-	out := fs.String("o", "", "write to `file` (mode 0600, must not exist) instead of stdout")
+	now := fs.String("now", "", "activation `time` of the first key, RFC 3339 (default: now, in whole seconds)")
+	out := fs.String("o", "", "write to `file` (mode 0600, must not exist), or to stdout if -: required, the keys are secret")
 	err := keysParse(fs, args, 0)
+	if err == nil && *formatName != "tlsticket" {
+		// The flags of tlsticket's schedule mean nothing to nginx or
+		// HAProxy: refuse them rather than ignore them.
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "aead", "rotation", "announce", "decrypt-only", "now":
+				if err == nil {
+					err = keysUsageErr("-%s applies to -format tlsticket only: nginx and HAProxy keys are AES-CBC and HMAC-SHA256, rotated by reloading", f.Name)
+				}
+			}
+		})
+	}
 	if err == nil {
 		err = keysGen(&sch, *formatName, *count, *now, *out, stdout)
 	}
@@ -216,6 +218,9 @@ func cmdKeygen(args []string, stdout, stderr io.Writer) int {
 }
 
 func keysGen(sch *keySchedule, formatName string, count int, nowFlag, out string, stdout io.Writer) error {
+	if out == "" {
+		return keysUsageErr("-o is required: give a new file, or -o - to print the secret keys to stdout")
+	}
 	var data []byte
 	defer func() { clear(data) }()
 	switch formatName {
@@ -258,6 +263,9 @@ func keysGen(sch *keySchedule, formatName string, count int, nowFlag, out string
 		if count > 1 {
 			return keysUsageErr("nginx reads one key per file: -count must be 1")
 		}
+		if out == "-" && isTerminal(stdout) {
+			return keysUsageErr("refusing to write a raw binary key to a terminal: redirect stdout, or give -o file")
+		}
 		data = make([]byte, map[string]int{"nginx48": 48, "nginx80": 80}[formatName])
 		rand.Read(data)
 	case "haproxy", "haproxy80":
@@ -281,38 +289,74 @@ func keysGen(sch *keySchedule, formatName string, count int, nowFlag, out string
 	return writeNew(out, data, 0o600, stdout)
 }
 
-// cmdRotate is `ticketctl rotate`: it reads the key file -keys, drops the
-// keys retired at -now, appends a new key that activates when the last key
-// stops sealing (or -announce after -now, if that is later, so that every
-// member holds it for the whole announce period) and writes the file back
-// atomically with mode 0600.
+// isTerminal reports whether w is a character device, such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// cmdRotate is `ticketctl rotate`: it reads the key file -keys and, if no
+// key seals at -now plus -ahead (or with -force), drops the keys retired at
+// -now and appends a new key that activates when the last key stops
+// sealing (or -announce after -now, if that is later, so that every member
+// holds it for the whole announce period). It replaces the file atomically,
+// keeping its mode, owner and group. Otherwise it prints "nothing to do"
+// and leaves the file alone, so that it is safe to run from cron as often
+// as one likes (at least once per -rotation).
 func cmdRotate(args []string, stdout, stderr io.Writer) int {
-	fs := keysFlags("rotate", "-keys file [-aead name] [-rotation d] [-announce d] [-decrypt-only d] [-now time]", stderr)
+	fs := keysFlags("rotate", "-keys file [-force] [-ahead d] [-insecure-key-perms] [-aead name] [-rotation d] [-announce d] [-decrypt-only d] [-now time]", stderr)
 	var sch keySchedule
 	sch.register(fs)
-	keysFile := fs.String("keys", "", "key `file` to rotate, in tlsticket's format (required)")
-	now := fs.String("now", "", "current `time`, RFC 3339 (default: now)")
+	var o rotateOptions
+	fs.StringVar(&o.path, "keys", "", "key `file` to rotate, in tlsticket's format (required)")
+	fs.StringVar(&o.now, "now", "", "current `time`, RFC 3339 (default: now, in whole seconds)")
+	fs.BoolVar(&o.force, "force", false, "add a key even if the schedule does not need one")
+	fs.DurationVar(&o.ahead, "ahead", 0, "add a key only when no key seals at now plus this `duration` (default: the -announce period)")
+	fs.BoolVar(&o.insecure, "insecure-key-perms", false, "use a key file that other users can read, or its group write")
 	err := keysParse(fs, args, 0)
 	if err == nil {
-		aeadSet := false
-		fs.Visit(func(f *flag.Flag) { aeadSet = aeadSet || f.Name == "aead" })
-		err = keysRotate(&sch, aeadSet, *keysFile, *now, stdout)
+		fs.Visit(func(f *flag.Flag) {
+			o.aeadSet = o.aeadSet || f.Name == "aead"
+			o.aheadSet = o.aheadSet || f.Name == "ahead"
+			if f.Name == "ahead" && o.ahead < 0 {
+				err = keysUsageErr("-ahead must not be negative")
+			}
+		})
+	}
+	if err == nil {
+		err = keysRotate(&sch, &o, stdout)
 	}
 	return keysExit("rotate", err, stderr)
 }
 
-func keysRotate(sch *keySchedule, aeadSet bool, path, nowFlag string, stdout io.Writer) error {
-	if path == "" {
+// rotateOptions are the flags of rotate besides the schedule's.
+type rotateOptions struct {
+	path, now         string
+	aeadSet, aheadSet bool
+	force, insecure   bool
+	ahead             time.Duration // if !aheadSet, the announce period
+}
+
+func keysRotate(sch *keySchedule, o *rotateOptions, stdout io.Writer) error {
+	if o.path == "" {
 		return keysUsageErr("-keys is required")
 	}
 	if err := sch.check(); err != nil {
 		return err
 	}
-	now, err := keysNow(nowFlag)
+	now, err := keysNow(o.now)
 	if err != nil {
 		return err
 	}
-	entries, err := readEntries(path)
+	if !o.aheadSet {
+		o.ahead = sch.announce
+	}
+	path := o.path
+	entries, err := readKeyFile(path, o.insecure)
 	defer func() { clearEntries(entries) }()
 	if err != nil {
 		return err
@@ -320,14 +364,50 @@ func keysRotate(sch *keySchedule, aeadSet bool, path, nowFlag string, stdout io.
 	if len(entries) == 0 {
 		return fmt.Errorf("%s: %w", path, keyfile.ErrNoKeys)
 	}
-	// last is the key that seals longest.
+	unretired := func() []keyfile.KeyEntry {
+		return slices.DeleteFunc(slices.Clone(entries), func(e keyfile.KeyEntry) bool { return e.At(now) == seal.PhaseRetired })
+	}
+	kept := unretired()
+	dropped := len(entries) - len(kept)
+	horizon := now.Add(o.ahead)
+	if sealer := slices.IndexFunc(entries, func(e keyfile.KeyEntry) bool { return e.At(horizon) == seal.PhaseActive }); sealer >= 0 && !o.force {
+		if dropped == 0 {
+			fmt.Fprintf(stdout, "%s: nothing to do: key %d seals at %s (-force adds a key anyway)\n", path, sealer+1, keysStamp(horizon))
+			return nil
+		}
+		if err := writeEntries(path, kept); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: dropped %d retired keys, no key to add: key %d seals at %s; %d keys\n", path, dropped, sealer+1, keysStamp(horizon), len(kept))
+		return nil
+	}
+	e, note, err := nextEntry(sch, o.aeadSet, entries, now)
+	if err != nil {
+		return err
+	}
+	entries = append(entries, e) // cleared on return with the others
+	kept = unretired()           // after nextEntry, which may extend the last key
+	if err := writeEntries(path, kept); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: dropped %d retired keys, added %v announce=%s activate=%s%s; %d keys\n",
+		path, dropped, e.AEAD, keysStamp(e.Announce), keysStamp(e.Activate), note, len(kept))
+	return nil
+}
+
+// nextEntry returns the key that follows entries: it activates when the
+// key that seals longest stops, announced -announce before, and not less
+// than -announce after now (that key then seals longer: entries is
+// updated). Its AEAD is -aead if given, else that of the last key.
+func nextEntry(sch *keySchedule, aeadSet bool, entries []keyfile.KeyEntry, now time.Time) (keyfile.KeyEntry, string, error) {
 	last := slices.IndexFunc(entries, func(e keyfile.KeyEntry) bool {
 		return !slices.ContainsFunc(entries, func(o keyfile.KeyEntry) bool { return o.DecryptOnly.After(e.DecryptOnly) })
 	})
 	a := entries[last].AEAD
 	if aeadSet {
+		var err error
 		if a, err = seal.ParseAEAD(sch.aead); err != nil {
-			return keysUsageErr("-aead: %v", err)
+			return keyfile.KeyEntry{}, "", keysUsageErr("-aead: %v", err)
 		}
 	}
 	sealsUntil := entries[last].DecryptOnly
@@ -348,25 +428,18 @@ func keysRotate(sch *keySchedule, aeadSet bool, path, nowFlag string, stdout io.
 		entries[last].Retire = entries[last].Retire.Add(d)
 		note = fmt.Sprintf(" (the previous key seals %v longer)", d)
 	}
-	kept := slices.DeleteFunc(slices.Clone(entries), func(e keyfile.KeyEntry) bool { return e.At(now) == seal.PhaseRetired })
-	dropped := len(entries) - len(kept)
 	e, err := keyfile.GenerateEntry(a, sch.phases(announce, activate), nil)
-	if err != nil {
-		return err
-	}
-	entries = append(entries, e) // cleared on return with the others
-	kept = append(kept, e)
-	data, err := encodeEntries(kept)
+	return e, note, err
+}
+
+// writeEntries replaces the key file at path with entries.
+func writeEntries(path string, entries []keyfile.KeyEntry) error {
+	data, err := encodeEntries(entries)
 	defer clear(data)
 	if err != nil {
 		return err
 	}
-	if err := replaceFile(path, data); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: dropped %d retired keys, added %v announce=%s activate=%s%s; %d keys\n",
-		path, dropped, a, keysStamp(e.Announce), keysStamp(e.Activate), note, len(kept))
-	return nil
+	return keyfile.ReplaceFile(path, data)
 }
 
 // stamp formats t in UTC, RFC 3339.
@@ -636,7 +709,7 @@ func keysImport(in, memberFile, publisherFile, fleet string, after uint64, out s
 		_, err = stdout.Write(data)
 		return err
 	}
-	if err := replaceFile(out, data); err != nil {
+	if err := keyfile.ReplaceFile(out, data); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: fleet %s epoch %d, %d keys\n", out, b.Fleet, b.Epoch, len(b.Keys))

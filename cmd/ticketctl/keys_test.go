@@ -6,9 +6,12 @@ import (
 	"encoding/hex"
 	"io"
 	"os"
+	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/keyfile"
 	"github.com/tlsticket/tlsticket/seal"
+	"github.com/tlsticket/tlsticket/seal/legacy"
 )
 
 // keysT0 is the -now of the tests.
@@ -92,9 +96,58 @@ func TestKeygen(t *testing.T) {
 	if code, _, errOut := runCmd(t, cmdKeygen, "-o", path); code != 1 || !strings.Contains(errOut, "exists") {
 		t.Errorf("keygen over an existing file: exit %d, %q", code, errOut)
 	}
-	// Without -o, the key file goes to stdout.
-	if out := mustRun(t, cmdKeygen); !strings.HasPrefix(out, keyfile.Header+"\n") {
+	// With -o -, the key file goes to stdout; without -o, nowhere.
+	if out := mustRun(t, cmdKeygen, "-o", "-"); !strings.HasPrefix(out, keyfile.Header+"\n") {
 		t.Errorf("stdout %q", out)
+	}
+}
+
+// TestKeygenSecretsOnlyWhenAsked is the regression test of issue 15 item 5:
+// keygen printed the secret key file when -o was left out, wrote raw
+// binary keys to a terminal, ignored -aead for nginx and HAProxy keys, and
+// wrote times with nanoseconds.
+func TestKeygenSecretsOnlyWhenAsked(t *testing.T) {
+	for _, format := range []string{"tlsticket", "nginx48", "haproxy"} {
+		code, out, errOut := runCmd(t, cmdKeygen, "-format", format)
+		if code != 2 || out != "" || !strings.Contains(errOut, "-o - to print") {
+			t.Errorf("keygen -format %s without -o: exit %d, stdout %q, stderr %q; want 2, nothing, and how to ask", format, code, out, errOut)
+		}
+	}
+	// A character device stands for a terminal: /dev/null is one.
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devNull.Close()
+	var errOut bytes.Buffer
+	if code := cmdKeygen([]string{"-format", "nginx80", "-o", "-"}, devNull, &errOut); code != 2 || !strings.Contains(errOut.String(), "terminal") {
+		t.Errorf("keygen -format nginx80 -o - to a character device: exit %d, %q", code, errOut.String())
+	}
+	if out := mustRun(t, cmdKeygen, "-format", "nginx80", "-o", "-"); len(out) != 80 {
+		t.Errorf("keygen -format nginx80 -o - to a pipe wrote %d bytes", len(out))
+	}
+	for _, args := range [][]string{
+		{"-format", "nginx48", "-aead", "AES-128-GCM"},
+		{"-format", "haproxy80", "-aead", "AES-256-GCM"},
+		{"-format", "haproxy", "-rotation", "1h"},
+	} {
+		code, _, errOut := runCmd(t, cmdKeygen, append(args, "-o", "-")...)
+		if code != 2 || !strings.Contains(errOut, "applies to -format tlsticket only") {
+			t.Errorf("keygen %v: exit %d, %q", args, code, errOut)
+		}
+	}
+	// Without -now, times are whole seconds.
+	out := mustRun(t, cmdKeygen, "-count", "2", "-o", "-")
+	if fraction := regexp.MustCompile(`=[0-9T:-]+\.[0-9]+Z`); fraction.MatchString(out) {
+		t.Errorf("keygen wrote fractions of a second:\n%s", out)
+	}
+	path := filepath.Join(t.TempDir(), "keys.txt")
+	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, cmdRotate, "-keys", path, "-force")
+	if got := mustRead(t, path); regexp.MustCompile(`=[0-9T:-]+\.[0-9]+Z`).Match(got) {
+		t.Errorf("rotate wrote fractions of a second:\n%s", got)
 	}
 }
 
@@ -129,7 +182,7 @@ func TestKeygenLegacyFormats(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			var keys []keyfile.LegacyKey
+			var keys []legacy.Key
 			if strings.HasPrefix(tt.format, "nginx") {
 				k, err := keyfile.ParseNginx(f)
 				if err != nil {
@@ -159,8 +212,11 @@ func TestKeysUsageErrors(t *testing.T) {
 		{"keygen rotation", cmdKeygen, []string{"-rotation", "0s"}},
 		{"keygen now", cmdKeygen, []string{"-now", "yesterday"}},
 		{"keygen argument", cmdKeygen, []string{"extra"}},
+		{"keygen no output", cmdKeygen, nil},
+		{"keygen nginx aead", cmdKeygen, []string{"-format", "nginx48", "-aead", "AES-256-GCM", "-o", "-"}},
 		{"keygen flag", cmdKeygen, []string{"-frobnicate"}},
 		{"rotate no keys", cmdRotate, nil},
+		{"rotate negative ahead", cmdRotate, []string{"-keys", "k", "-ahead", "-1h"}},
 		{"inspect nothing", cmdInspect, nil},
 		{"export missing", cmdExport, []string{"-keys", "k"}},
 		{"import missing", cmdImport, []string{"-in", "b"}},
@@ -186,8 +242,13 @@ func TestRotate(t *testing.T) {
 	mustRun(t, cmdKeygen, "-count", "2", "-now", at(0), "-o", path)
 	before := readFileEntries(t, path)
 
-	// At 1 h: the new key activates when key 1 stops sealing (12 h).
-	out := mustRun(t, cmdRotate, "-keys", path, "-now", at(time.Hour))
+	// At 1 h, key 1 seals an hour later: nothing to do.
+	if out := mustRun(t, cmdRotate, "-keys", path, "-now", at(time.Hour)); !strings.Contains(out, "nothing to do: key 1 seals at 2030-01-01T02:00:00Z") {
+		t.Errorf("stdout %q", out)
+	}
+	// At 11 h, no key seals an hour later: the new key activates when
+	// key 1 stops sealing (12 h).
+	out := mustRun(t, cmdRotate, "-keys", path, "-now", at(11*time.Hour))
 	checkMode(t, path, 0o600)
 	after := readFileEntries(t, path)
 	if len(after) != 3 || !bytes.Equal(after[0].Secret, before[0].Secret) || !bytes.Equal(after[1].Secret, before[1].Secret) {
@@ -381,4 +442,110 @@ func TestKeypairExportImport(t *testing.T) {
 			t.Errorf("%s contains the member's private key", f)
 		}
 	}
+}
+
+// TestRotateIdempotent is the regression test of issue 15 item 2: rotate
+// added a key on every run (four runs after keygen: five keys).
+func TestRotateIdempotent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.txt")
+	at := func(d time.Duration) string { return keysT0.Add(d).Format(time.RFC3339) }
+	mustRun(t, cmdKeygen, "-now", at(0), "-o", path)
+	want := mustRead(t, path)
+	for _, d := range []time.Duration{0, time.Minute, time.Hour, 4*time.Hour + 59*time.Minute} {
+		if out := mustRun(t, cmdRotate, "-keys", path, "-now", at(d)); !strings.Contains(out, "nothing to do") {
+			t.Errorf("rotate at %v: %q", d, out)
+		}
+	}
+	if got := mustRead(t, path); !bytes.Equal(got, want) {
+		t.Fatalf("four runs of rotate changed the key file:\n%s", got)
+	}
+	// -force adds a key anyway, after the first.
+	mustRun(t, cmdRotate, "-keys", path, "-now", at(time.Hour), "-force")
+	after := readFileEntries(t, path)
+	if len(after) != 2 || !after[1].Activate.Equal(keysT0.Add(seal.DefaultRotation)) {
+		t.Fatalf("after -force: %v", after)
+	}
+	// Then nothing to do until an hour before key 2 stops sealing
+	// (-announce), or six hours before with -ahead 6h.
+	want = mustRead(t, path)
+	mustRun(t, cmdRotate, "-keys", path, "-now", at(10*time.Hour+59*time.Minute))
+	if out := mustRun(t, cmdRotate, "-keys", path, "-now", at(6*time.Hour+time.Minute), "-ahead", "5h"); !strings.Contains(out, "nothing to do") {
+		t.Errorf("rotate -ahead 5h: %q", out)
+	}
+	if got := mustRead(t, path); !bytes.Equal(got, want) {
+		t.Fatal("rotate changed the key file with nothing to do")
+	}
+	if out := mustRun(t, cmdRotate, "-keys", path, "-now", at(6*time.Hour), "-ahead", "6h"); !strings.Contains(out, "added") {
+		t.Errorf("rotate -ahead 6h: %q", out)
+	}
+	if got := readFileEntries(t, path); len(got) != 3 || !got[2].Activate.Equal(keysT0.Add(12*time.Hour)) {
+		t.Errorf("after rotate -ahead 6h: %v", got)
+	}
+}
+
+// TestRotateKeepsModeAndGroup is the regression test of issue 15 item 2:
+// rotate replaced a 0640 root:nogroup key file with a 0600 root:root one,
+// and a server that reads its keys through its group lost them.
+func TestRotateKeepsModeAndGroup(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.txt")
+	mustRun(t, cmdKeygen, "-now", keysT0.Format(time.RFC3339), "-o", path)
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	gid := os.Getgid()
+	if os.Getuid() == 0 {
+		gid = 65534 // nogroup
+		if g, err := user.LookupGroup("nogroup"); err == nil {
+			gid, _ = strconv.Atoi(g.Gid)
+		}
+		if err := os.Chown(path, 0, gid); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		t.Logf("not root: checking the mode and the primary group %d only", gid)
+	}
+	for range 2 {
+		mustRun(t, cmdRotate, "-keys", path, "-now", keysT0.Format(time.RFC3339), "-force")
+	}
+	checkMode(t, path, 0o640)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); int(st.Gid) != gid || int(st.Uid) != os.Getuid() {
+		t.Errorf("after rotate: owner %d:%d, want %d:%d", st.Uid, st.Gid, os.Getuid(), gid)
+	}
+	if n := len(readFileEntries(t, path)); n != 3 {
+		t.Errorf("%d keys, want 3", n)
+	}
+}
+
+// TestRotateRefusesInsecureKeyFile is the regression test of issue 11 item
+// 10: rotate used a key file that every user can read without a word.
+func TestRotateRefusesInsecureKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.txt")
+	mustRun(t, cmdKeygen, "-now", keysT0.Format(time.RFC3339), "-o", path)
+	for _, mode := range []os.FileMode{0o644, 0o660, 0o606} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := runCmd(t, cmdRotate, "-keys", path, "-now", keysT0.Format(time.RFC3339), "-force")
+		if code != 1 || out != "" || !strings.Contains(errOut, "chmod 0600 "+path) || !strings.Contains(errOut, "-insecure-key-perms") {
+			t.Errorf("rotate of a %04o key file: exit %d, stdout %q, stderr %q", mode, code, out, errOut)
+		}
+	}
+	if n := len(readFileEntries(t, path)); n != 1 {
+		t.Fatalf("a refused rotate changed the file: %d keys", n)
+	}
+	// The operator may say otherwise; the file keeps its mode.
+	mustRun(t, cmdRotate, "-keys", path, "-now", keysT0.Format(time.RFC3339), "-force", "-insecure-key-perms")
+	checkMode(t, path, 0o606)
+	if n := len(readFileEntries(t, path)); n != 2 {
+		t.Errorf("%d keys after rotate -insecure-key-perms, want 2", n)
+	}
+	// 0640 is accepted: a server may read its keys through its group.
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, cmdRotate, "-keys", path, "-now", keysT0.Format(time.RFC3339), "-force")
 }

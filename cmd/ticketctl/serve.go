@@ -234,7 +234,7 @@ func (f *serveFlags) legacyOpener() (*legacy.Opener, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.nginxKeys, err)
 		}
-		keys = append(keys, legacy.Key(k))
+		keys = append(keys, k)
 	}
 	if f.haproxyKeys != "" {
 		file, err := os.Open(f.haproxyKeys)
@@ -246,9 +246,7 @@ func (f *serveFlags) legacyOpener() (*legacy.Opener, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.haproxyKeys, err)
 		}
-		for _, k := range ks {
-			keys = append(keys, legacy.Key(k))
-		}
+		keys = append(keys, ks...)
 	}
 	if len(keys) == 0 {
 		return nil, nil

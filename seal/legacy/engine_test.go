@@ -24,7 +24,7 @@ func TestEngineOpensLegacyTickets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opener, err := legacy.NewOpener(legacy.Key(lk))
+	opener, err := legacy.NewOpener(lk)
 	if err != nil {
 		t.Fatal(err)
 	}

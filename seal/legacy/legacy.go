@@ -51,9 +51,8 @@
 //
 // # Keys and their files
 //
-// [Key] has the same fields as keyfile.LegacyKey, which reads nginx and
-// HAProxy key files: convert with legacy.Key(k). This package imports
-// nothing of this module.
+// Package keyfile reads nginx and HAProxy key files into [Key]s. This
+// package imports nothing of this module.
 package legacy
 
 import (
@@ -105,12 +104,15 @@ var (
 	ErrSession = errors.New("legacy: invalid session in ticket")
 )
 
-// A Key is a ticket key of an OpenSSL-based server: its 16-byte name, an
-// AES-128 or AES-256 key and a 16- or 32-byte HMAC-SHA256 key.
+// A Key is a ticket key of an OpenSSL-based server (nginx, HAProxy, Apache,
+// or OpenSSL and BoringSSL themselves): its 16-byte name, an AES-128 or
+// AES-256 key and a 16- or 32-byte HMAC-SHA256 key, as in the ticket
+// construction recommended by RFC 5077, Section 4. The name is not secret:
+// it is sent in every ticket.
 //
-// Warning: a Key holds secrets. Keys print their name and key sizes under
-// every fmt verb, never the keys, except as the unexported field of another
-// struct, which fmt prints by reflection.
+// Warning: a Key holds secrets; call [Key.Clear] when done. Keys print their
+// name and key sizes under every fmt verb, never the keys, except as the
+// unexported field of another struct, which fmt prints by reflection.
 type Key struct {
 	Name    [16]byte
 	AESKey  []byte // 16 bytes for AES-128-CBC, 32 for AES-256-CBC
@@ -121,6 +123,13 @@ var (
 	_ fmt.Formatter  = Key{}
 	_ fmt.GoStringer = Key{}
 )
+
+// Clear zeroes k's keys and drops them.
+func (k *Key) Clear() {
+	clear(k.AESKey)
+	clear(k.HMACKey)
+	k.AESKey, k.HMACKey = nil, nil
+}
 
 // String returns a description such as "legacy.Key{name 0123…, AES-128-CBC,
 // HMAC key 16 bytes}".

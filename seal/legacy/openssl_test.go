@@ -44,7 +44,7 @@ func TestRealOpenSSL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o, err := legacy.NewOpener(legacy.Key(key))
+			o, err := legacy.NewOpener(key)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +92,7 @@ func TestRealOpenSSL(t *testing.T) {
 				wrong = keyfile.LayoutOpenSSL
 			}
 			if k, err := keyfile.ParseLegacyKey(raw, wrong); err == nil && !bytes.Equal(k.AESKey, key.AESKey) {
-				wo, err := legacy.NewOpener(legacy.Key(k))
+				wo, err := legacy.NewOpener(k)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -1,0 +1,34 @@
+package seal
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzKeyringOpen checks that Keyring.Open and Keyring.OpenKey never panic
+// and return exactly what Open and OpenKey of the Ring they hold return:
+// the same plaintext or nil, the same Opened and the same error. FuzzOpen
+// checks the Ring itself.
+func FuzzKeyringOpen(f *testing.F) {
+	r, tickets := fuzzRing(f)
+	k := NewKeyring(r)
+	ad := []byte("fuzz ad")
+	f.Add([]byte{}, ad)
+	for _, tk := range tickets {
+		f.Add(tk, ad)
+		f.Add(tk[:len(tk)-1], ad)
+		f.Add(tk, []byte{})
+	}
+	f.Fuzz(func(t *testing.T, data, additionalData []byte) {
+		want, wantOpened, wantErr := r.OpenKey(nil, data, additionalData)
+		got, opened, err := k.OpenKey(nil, data, additionalData)
+		if !bytes.Equal(got, want) || (got == nil) != (want == nil) || opened != wantOpened || (err == nil) != (wantErr == nil) ||
+			(err != nil && err.Error() != wantErr.Error()) {
+			t.Fatalf("Keyring.OpenKey = %x, %+v, %v; Ring.OpenKey = %x, %+v, %v", got, opened, err, want, wantOpened, wantErr)
+		}
+		got, err = k.Open(nil, data, additionalData)
+		if !bytes.Equal(got, want) || (got == nil) != (want == nil) || (err == nil) != (wantErr == nil) {
+			t.Fatalf("Keyring.Open = %x, %v; Ring.OpenKey = %x, %v", got, err, want, wantErr)
+		}
+	})
+}
