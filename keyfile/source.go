@@ -25,6 +25,11 @@ type SourceOptions struct {
 	// read or parsed (Warn). Records name the file, never key bytes. Nil
 	// means slog.Default().
 	Logger *slog.Logger
+
+	// InsecurePermissions accepts a file that users other than its owner
+	// and group may read or that its group may write. By default such a
+	// file is refused ([CheckPermissions]), at start and at each reload.
+	InsecurePermissions bool
 }
 
 // A Source is a key file as a [seal.KeySource]: a [seal.Rotator] made
@@ -147,6 +152,11 @@ func (s *Source) read() error {
 		return s.loadErr(err)
 	}
 	s.info = fi // a file that fails to parse is not read again until it changes
+	if !s.opts.InsecurePermissions {
+		if err := CheckPermissions(s.path, fi); err != nil {
+			return s.loadErr(err)
+		}
+	}
 	sched, err := Parse(f)
 	if err != nil {
 		return s.loadErr(err)

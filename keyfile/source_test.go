@@ -283,3 +283,35 @@ func TestSourceRotator(t *testing.T) {
 		t.Errorf("log lacks the reload:\n%s", log.String())
 	}
 }
+
+// TestSourcePermissions: a key file that others may read is refused at
+// start and at reload (keeping the keys it has), unless the operator says
+// InsecurePermissions.
+func TestSourcePermissions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.txt")
+	writeRenamed(t, path, oneKeyFile(secretA, 0))
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewSource(path, SourceOptions{Logger: slog.New(slog.DiscardHandler)}); !errors.Is(err, ErrInsecurePermissions) || !strings.Contains(err.Error(), "chmod") {
+		t.Fatalf("world-readable key file: %v, want ErrInsecurePermissions with the fix", err)
+	}
+	if _, err := NewSource(path, SourceOptions{Logger: slog.New(slog.DiscardHandler), InsecurePermissions: true}); err != nil {
+		t.Fatalf("with InsecurePermissions: %v", err)
+	}
+
+	safe := filepath.Join(t.TempDir(), "keys.txt")
+	writeRenamed(t, safe, oneKeyFile(secretA, 0))
+	s := newTestSource(t, safe)
+	before, _ := s.Schedule(time.Time{})
+	writeRenamed(t, safe, oneKeyFile(secretB, 0))
+	if err := os.Chmod(safe, 0o604); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reload(); !errors.Is(err, ErrInsecurePermissions) {
+		t.Fatalf("reload of a world-readable file: %v", err)
+	}
+	if after, _ := s.Schedule(time.Time{}); after != before || notified(s) {
+		t.Error("a refused file changed the schedule")
+	}
+}

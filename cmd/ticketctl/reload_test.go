@@ -293,11 +293,12 @@ func TestServeReload(t *testing.T) {
 	}
 }
 
-// rotateFile runs `ticketctl rotate` on the key file at path at time now.
+// rotateFile runs `ticketctl rotate -force` on the key file at path at time now:
+// a new key whether or not the schedule needs one.
 func rotateFile(t *testing.T, path string, now time.Time) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	if code := run([]string{"rotate", "-keys", path, "-announce", "30m", "-now", now.Format(time.RFC3339)}, &out, &errOut); code != 0 {
+	if code := run([]string{"rotate", "-force", "-keys", path, "-announce", "30m", "-now", now.Format(time.RFC3339)}, &out, &errOut); code != 0 {
 		t.Fatalf("ticketctl rotate: exit %d: %s%s", code, out.String(), errOut.String())
 	}
 }
@@ -366,5 +367,20 @@ func TestServeSIGTERM(t *testing.T) {
 	}
 	if out := s.out.String(); !strings.Contains(out, `msg="ticketctl serve: shutting down" signal=terminated`) || !strings.Contains(out, "engine counters") {
 		t.Errorf("output:\n%s", out)
+	}
+}
+
+// TestServeRefusesInsecureKeyFile: serve refuses a key file that others may
+// read, naming the fix.
+func TestServeRefusesInsecureKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.txt")
+	writeKeyFile(t, path, activeEntry(t, seal.AES256GCM, time.Now(), 2*time.Hour))
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := run([]string{"serve", "-addr", "127.0.0.1:0", "-keys", path}, &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "chmod") || !strings.Contains(errOut.String(), "-insecure-key-perms") {
+		t.Fatalf("exit %d, stderr %q; want 1 and the fix", code, errOut.String())
 	}
 }

@@ -30,6 +30,7 @@ import (
 type serveFlags struct {
 	addr, versions, certFile, keyFile, policy, debugAddr, aead string
 	keysFile, nginxKeys, haproxyKeys                           string
+	insecurePerms                                              bool
 	lifetime, rotate                                           time.Duration
 	rotateSet                                                  bool
 	tickets                                                    int
@@ -47,6 +48,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.keysFile, "keys", "", "ticket key file (tlsticket format, see ticketctl keygen); default: a generated key")
 	fs.StringVar(&f.nginxKeys, "nginx-keys", "", "also open the tickets of an nginx server with this ssl_session_ticket_key file (migration)")
 	fs.StringVar(&f.haproxyKeys, "haproxy-keys", "", "also open the tickets of an HAProxy server with this tls-ticket-keys file (migration)")
+	fs.BoolVar(&f.insecurePerms, "insecure-key-perms", false, "use key files that others may read (refused by default)")
 	fs.DurationVar(&f.lifetime, "lifetime", engine.DefaultLifetime, "ticket lifetime")
 	fs.IntVar(&f.tickets, "tickets", engine.DefaultNumTickets, "TLS 1.3 tickets per full handshake (crypto/tls sends one regardless)")
 	fs.DurationVar(&f.rotate, "rotate", seal.DefaultRotation, "without -keys: how long each generated ticket key seals; each is announced "+seal.DefaultAnnounce.String()+" before and opens "+seal.DefaultDecryptOnly.String()+" after")
@@ -209,7 +211,10 @@ func (f *serveFlags) keys(env serveEnv, logger *slog.Logger) (*seal.Rotator, *ke
 		}
 		return rot, nil, fmt.Sprintf("generated ticket keys rotated every %v, primary %v", f.rotate, rot.Keyring().Load().Primary().Name()), nil
 	}
-	src, err := keyfile.NewSource(f.keysFile, keyfile.SourceOptions{PollInterval: env.poll, Logger: logger})
+	src, err := keyfile.NewSource(f.keysFile, keyfile.SourceOptions{PollInterval: env.poll, Logger: logger, InsecurePermissions: f.insecurePerms})
+	if errors.Is(err, keyfile.ErrInsecurePermissions) {
+		err = fmt.Errorf("%w (or give -insecure-key-perms to use it anyway)", err)
+	}
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -225,7 +230,7 @@ func (f *serveFlags) keys(env serveEnv, logger *slog.Logger) (*seal.Rotator, *ke
 func (f *serveFlags) legacyOpener() (*legacy.Opener, error) {
 	var keys []legacy.Key
 	if f.nginxKeys != "" {
-		file, err := os.Open(f.nginxKeys)
+		file, err := f.openKeyFile(f.nginxKeys)
 		if err != nil {
 			return nil, err
 		}
@@ -237,7 +242,7 @@ func (f *serveFlags) legacyOpener() (*legacy.Opener, error) {
 		keys = append(keys, k)
 	}
 	if f.haproxyKeys != "" {
-		file, err := os.Open(f.haproxyKeys)
+		file, err := f.openKeyFile(f.haproxyKeys)
 		if err != nil {
 			return nil, err
 		}
@@ -252,6 +257,24 @@ func (f *serveFlags) legacyOpener() (*legacy.Opener, error) {
 		return nil, nil
 	}
 	return legacy.NewOpener(keys...)
+}
+
+// openKeyFile opens a key file, refusing one that others may read unless
+// -insecure-key-perms.
+func (f *serveFlags) openKeyFile(path string) (*os.File, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := file.Stat()
+	if err == nil && !f.insecurePerms {
+		err = keyfile.CheckPermissions(path, fi)
+	}
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("%w (or give -insecure-key-perms to use it anyway)", err)
+	}
+	return file, nil
 }
 
 // serveDebug serves the engine's counters through expvar on addr.
