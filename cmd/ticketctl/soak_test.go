@@ -291,7 +291,7 @@ func (l *soakLog) add(line string) {
 			}
 		} else if strings.Contains(line, " offered=true ") {
 			l.notResumed++
-			l.other = append(l.other, line)
+			l.keep(line)
 		}
 		if m := logIssuedRE.FindStringSubmatch(line); m != nil {
 			l.issuedKey[m[1]]++
@@ -304,9 +304,14 @@ func (l *soakLog) add(line string) {
 			l.varsURL = m[1]
 		}
 		l.inCounters = strings.HasSuffix(line, "engine counters:")
-		if len(l.other) < 1000 {
-			l.other = append(l.other, line)
-		}
+		l.keep(line)
+	}
+}
+
+// keep keeps line for the test's messages, up to a thousand lines.
+func (l *soakLog) keep(line string) {
+	if len(l.other) < 1000 {
+		l.other = append(l.other, line)
 	}
 }
 

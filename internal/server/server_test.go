@@ -43,7 +43,7 @@ func TestHandshakesRecent(t *testing.T) {
 func TestMemoryFlat(t *testing.T) {
 	// rounds is the number of resumptions per version in each of the two
 	// measured runs. A server that kept every record (about 280 bytes per
-	// handshake) grew by twice the tolerance between the runs; one that
+	// handshake) grew by three times the tolerance between the runs; one that
 	// keeps a bounded number grows by a few KiB.
 	const rounds = 250
 	const tolerance = 64 << 10
