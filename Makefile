@@ -50,3 +50,13 @@ generate:
 cover:
 	$(GO) test -coverprofile=cover.out ./...
 	$(GO) tool cover -func=cover.out | tail -1
+
+# soak runs `ticketctl serve` for SOAKTIME or SOAKHANDSHAKES handshakes,
+# whichever comes first, with Go clients resuming TLS 1.2 and TLS 1.3
+# sessions across a key rotation, and prints resumptions, failures and the
+# server's heap. make test runs a short form.
+.PHONY: soak
+SOAKTIME ?= 60s
+SOAKHANDSHAKES ?= 50000
+soak:
+	$(GO) test -count=1 -timeout 5m -run '^TestSoak$$' -v ./cmd/ticketctl -soak.duration=$(SOAKTIME) -soak.handshakes=$(SOAKHANDSHAKES)

@@ -1,8 +1,10 @@
 // Package server is a small TLS server with the tlsticket engine installed
 // through the crypto/tls adapter. It records one line per handshake: the
 // ticket it examined (key, the name of the key that opened it) and the
-// ticket it issued (issued_key). It
-// backs `ticketctl serve`, `make demo` and the interop tests.
+// ticket it issued (issued_key). It keeps the most recent
+// [RecentHandshakes] records and counts every handshake, so that its memory
+// does not grow with the number of connections it serves. It backs
+// `ticketctl serve`, `make demo` and the interop tests.
 package server
 
 import (
@@ -43,6 +45,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// RecentHandshakes is the number of handshake records a [Server] keeps.
+const RecentHandshakes = 64
+
 // Handshake is the record of one connection.
 type Handshake struct {
 	Time        time.Time
@@ -74,9 +79,18 @@ type Server struct {
 	adapter *tlsadapter.Adapter
 	log     *slog.Logger
 
-	mu         sync.Mutex
-	handshakes []Handshake
-	wg         sync.WaitGroup
+	mu     sync.Mutex
+	recent [RecentHandshakes]Handshake // a ring; next is the oldest slot
+	next   int
+	stats  Stats
+	wg     sync.WaitGroup
+}
+
+// Stats counts the handshakes of a [Server] since it started.
+type Stats struct {
+	Handshakes int64 // connections whose handshake ended, in success or not
+	Resumed    int64 // handshakes that resumed a session
+	Failed     int64 // handshakes that ended in an error
 }
 
 // New starts a server listening on cfg.Addr. Stop it with Close.
@@ -126,11 +140,39 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // Engine returns the server's engine.
 func (s *Server) Engine() *engine.Engine { return s.engine }
 
-// Handshakes returns the records of the connections so far.
+// Handshakes returns the records of the most recent connections, at most
+// [RecentHandshakes] of them, oldest first. [Server.Stats] counts them all.
 func (s *Server) Handshakes() []Handshake {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Handshake(nil), s.handshakes...)
+	n := int(min(s.stats.Handshakes, RecentHandshakes))
+	hs := make([]Handshake, 0, n)
+	for i := range n {
+		hs = append(hs, s.recent[(s.next-n+i+RecentHandshakes)%RecentHandshakes])
+	}
+	return hs
+}
+
+// Stats returns the counts of the connections so far.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
+}
+
+// record keeps h in the ring of recent records and counts it.
+func (s *Server) record(h Handshake) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recent[s.next] = h
+	s.next = (s.next + 1) % RecentHandshakes
+	s.stats.Handshakes++
+	if h.Resumed {
+		s.stats.Resumed++
+	}
+	if h.Err != "" {
+		s.stats.Failed++
+	}
 }
 
 // Close stops the server and waits for its connections to end.
@@ -215,9 +257,7 @@ func (s *Server) handle(c net.Conn) {
 	mu.Unlock()
 	// Record before answering: a client that has read the answer can rely
 	// on the record.
-	s.mu.Lock()
-	s.handshakes = append(s.handshakes, r)
-	s.mu.Unlock()
+	s.record(r)
 	if s.log != nil {
 		s.log.Info("handshake", r.attrs()...)
 	}

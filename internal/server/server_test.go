@@ -1,0 +1,98 @@
+package server
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"runtime"
+	"testing"
+
+	"github.com/tlsticket/tlsticket/engine"
+	"github.com/tlsticket/tlsticket/internal/testkit"
+	"github.com/tlsticket/tlsticket/seal"
+)
+
+// TestHandshakesRecent checks that the server keeps the most recent
+// records, oldest first, and counts them all.
+func TestHandshakesRecent(t *testing.T) {
+	var s Server
+	if got := s.Handshakes(); len(got) != 0 {
+		t.Fatalf("Handshakes() of a new server = %d records, want 0", len(got))
+	}
+	const n = RecentHandshakes + 10
+	for i := range n {
+		s.record(Handshake{ServerName: fmt.Sprint(i), Resumed: i%2 == 0, Err: map[bool]string{true: "bad"}[i%5 == 0]})
+		hs := s.Handshakes()
+		if want := min(i+1, RecentHandshakes); len(hs) != want {
+			t.Fatalf("after %d records: Handshakes() has %d, want %d", i+1, len(hs), want)
+		}
+		for j, h := range hs {
+			if want := fmt.Sprint(i + 1 - len(hs) + j); h.ServerName != want {
+				t.Fatalf("after %d records: record %d is %q, want %q", i+1, j, h.ServerName, want)
+			}
+		}
+	}
+	if got, want := s.Stats(), (Stats{Handshakes: n, Resumed: (n + 1) / 2, Failed: (n + 4) / 5}); got != want {
+		t.Errorf("Stats() = %+v, want %+v", got, want)
+	}
+}
+
+// TestMemoryFlat resumes sessions over loopback with real crypto/tls
+// clients and checks that the server's live heap does not grow with the
+// number of handshakes it has served.
+func TestMemoryFlat(t *testing.T) {
+	// rounds is the number of resumptions per version in each of the two
+	// measured runs. A server that kept every record (about 280 bytes per
+	// handshake) grew by three times the tolerance between the runs; one that
+	// keeps a bounded number grows by a few KiB.
+	const rounds = 250
+	const tolerance = 64 << 10
+	keys := seal.NewKeyring(testkit.Ring(t, testkit.Key(t, seal.AES128GCM, "server memory")))
+	srv, err := New(Config{Addr: "127.0.0.1:0", Engine: engine.Config{Keys: keys}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var clients []*tls.Config
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		clients = append(clients, &tls.Config{InsecureSkipVerify: true, MinVersion: v, MaxVersion: v, ClientSessionCache: tls.NewLRUClientSessionCache(1)})
+	}
+	resume := func(n int) {
+		t.Helper()
+		for range n {
+			for _, cfg := range clients {
+				c, err := tls.Dial("tcp", srv.Addr(), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.ReadAll(c) // the tickets arrive before close_notify
+				c.Close()
+			}
+		}
+	}
+	resume(50) // warm up: first sessions, pools, goroutine stacks
+	start := liveHeap()
+	resume(rounds)
+	mid := liveHeap()
+	resume(rounds)
+	end := liveHeap()
+	st := srv.Stats()
+	t.Logf("%d handshakes (%d resumed, %d failed); live heap %d, %d, %d bytes after 100, %d and %d",
+		st.Handshakes, st.Resumed, st.Failed, start, mid, end, 100+2*rounds, 100+4*rounds)
+	if want := int64(100 + 4*rounds); st.Handshakes != want || st.Resumed != want-2 || st.Failed != 0 {
+		t.Errorf("Stats() = %+v, want %d handshakes, all but the first two resumed, none failed", st, want)
+	}
+	if end > mid+tolerance {
+		t.Errorf("the live heap grew by %d bytes over %d handshakes (from %d to %d), more than %d", end-mid, 2*rounds, mid, end, tolerance)
+	}
+}
+
+// liveHeap returns the bytes of live heap objects.
+func liveHeap() int64 {
+	// Two collections: the first leaves sync.Pool's victim caches alive.
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
