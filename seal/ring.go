@@ -169,13 +169,6 @@ func putAD(buf *[]byte) {
 	}
 }
 
-// putHeader writes version, aead and key_name of k to b[:headerSize].
-func (k *Key) putHeader(b []byte) {
-	b[0] = version
-	b[1] = byte(k.aead)
-	copy(b[2:headerSize], k.name[:])
-}
-
 // Seal seals plaintext with the primary key and a fresh random nonce, and
 // appends the ticket to dst, returning the updated slice.
 // additionalData is authenticated but not included in the ticket; the same
@@ -194,34 +187,34 @@ func (r *Ring) Seal(dst, plaintext, additionalData []byte) ([]byte, error) {
 	}
 	k := r.keys[0]
 	n := k.aead.NonceSize()
-	if len(plaintext) > maxTicketSize || headerSize+n+len(plaintext)+tagSize > maxTicketSize {
+	if len(plaintext) > maxTicketSize || HeaderSize+n+len(plaintext)+tagSize > maxTicketSize {
 		return nil, fmt.Errorf("seal: plaintext of %d bytes does not fit a %d-byte ticket", len(plaintext), maxTicketSize)
 	}
-	ret, out := sliceForAppend(dst, headerSize+n+len(plaintext)+tagSize)
+	ret, out := sliceForAppend(dst, HeaderSize+n+len(plaintext)+tagSize)
 	if anyOverlap(out, plaintext) {
 		panic("seal: internal error: Seal output overlaps plaintext")
 	}
 	var ad []byte
 	var buf *[]byte
 	if len(additionalData) == 0 {
-		ad = out[:headerSize]
+		ad = out[:HeaderSize]
 	} else {
 		// Copy before writing out, which additionalData may overlap.
-		var header [headerSize]byte
+		var header [HeaderSize]byte
 		k.putHeader(header[:])
 		buf = joinAD(header[:], additionalData)
 		ad = *buf
 	}
 	k.putHeader(out)
-	nonce := out[headerSize : headerSize+n]
+	nonce := out[HeaderSize : HeaderSize+n]
 	if _, err := io.ReadFull(r.rand, nonce); err != nil {
-		clear(out[:headerSize+n])
+		clear(out[:HeaderSize+n])
 		if buf != nil {
 			putAD(buf)
 		}
 		return nil, fmt.Errorf("seal: failed to read nonce: %w", err)
 	}
-	k.c.Seal(out[headerSize+n:headerSize+n], nonce, plaintext, ad)
+	k.c.Seal(out[HeaderSize+n:HeaderSize+n], nonce, plaintext, ad)
 	k.c.countSeal(nonce[0])
 	if buf != nil {
 		putAD(buf)
@@ -240,8 +233,8 @@ func (r *Ring) Open(dst, ticket, additionalData []byte) ([]byte, error) {
 // Opened reports which key a ticket named, for a TLS server's decrypt
 // callback and for metrics.
 type Opened struct {
-	// Name is the ticket's key name. It is set whenever the header (version,
-	// aead and key_name) parsed, even if opening then failed.
+	// Name is the ticket's key name. It is set whenever the ticket parsed
+	// (see [ParseHeader]), even if opening then failed.
 	Name KeyName
 	// Primary reports whether Name is the ring's primary key. A server may
 	// reissue a ticket that a decrypt-only key opened.
@@ -271,28 +264,21 @@ func (r *Ring) OpenKey(dst, ticket, additionalData []byte) ([]byte, Opened, erro
 		panic("seal: internal error: Open called on a nil Ring")
 	}
 	var o Opened
-	if len(ticket) < headerSize || len(ticket) > maxTicketSize || ticket[0] != version {
+	var h Header
+	ciphertext, ok := h.unmarshal(ticket)
+	if !ok {
 		return nil, o, ErrMalformed
 	}
-	a := AEAD(ticket[1])
-	if !a.valid() {
-		return nil, o, ErrMalformed
-	}
-	copy(o.Name[:], ticket[2:headerSize])
-	n := a.NonceSize()
-	if len(ticket) < headerSize+n+tagSize {
-		return nil, o, ErrMalformed
-	}
+	o.Name = h.KeyName
 	i, ok := r.index.lookup(r.keys, o.Name)
 	if !ok {
 		return nil, o, ErrUnknownKey
 	}
 	o.Known, o.Primary = true, i == 0
 	k := r.keys[i]
-	if k.aead != a {
+	if k.aead != h.AEAD {
 		return nil, o, ErrAuth
 	}
-	nonce, ciphertext := ticket[headerSize:headerSize+n], ticket[headerSize+n:]
 	ret, out := sliceForAppend(dst, len(ciphertext)-tagSize)
 	inPlace := false
 	if anyOverlap(out, ticket) {
@@ -301,21 +287,21 @@ func (r *Ring) OpenKey(dst, ticket, additionalData []byte) ([]byte, Opened, erro
 		}
 		inPlace = true
 	}
-	ad := ticket[:headerSize]
+	ad := ticket[:HeaderSize]
 	var buf *[]byte
 	if len(additionalData) != 0 {
-		buf = joinAD(ticket[:headerSize], additionalData)
+		buf = joinAD(ticket[:HeaderSize], additionalData)
 		ad = *buf
 	}
 	var err error
 	if inPlace {
 		// Decrypt over the ciphertext (an exact overlap, which cipher.AEAD
 		// allows), then move the plaintext to the start of the ticket.
-		if _, err = k.c.Open(ciphertext[:0], nonce, ciphertext, ad); err == nil {
+		if _, err = k.c.Open(ciphertext[:0], h.Nonce, ciphertext, ad); err == nil {
 			copy(out, ciphertext)
 		}
 	} else {
-		_, err = k.c.Open(out[:0], nonce, ciphertext, ad)
+		_, err = k.c.Open(out[:0], h.Nonce, ciphertext, ad)
 	}
 	if buf != nil {
 		putAD(buf)

@@ -22,10 +22,13 @@
 //	    opaque ciphertext[];         /* plaintext length + 16-byte tag */
 //	} SealedTicket;                  /* at most 2^16-1 bytes in total */
 //
-// The AEAD additional data is the first 18 bytes (version, aead and key_name)
-// followed by the caller's additional data, so the header is authenticated.
-// The header fields never change meaning: any change to the layout, the key
-// derivation or the additional data takes a new version byte.
+// This package is the one definition of the container: [ParseHeader] reads
+// its clear part (for tools that inspect tickets, and for [Ring.OpenKey]),
+// and the AEAD identifiers are those of [AEAD]. The AEAD additional data is
+// the first [HeaderSize] (18) bytes (version, aead and key_name) followed by
+// the caller's additional data, so the header is authenticated. The header
+// fields never change meaning: any change to the layout, the key derivation
+// or the additional data takes a new version byte.
 //
 // # Keys
 //
@@ -111,10 +114,6 @@ var (
 const (
 	// version is the first byte of every sealed ticket.
 	version byte = 0x01
-
-	// headerSize is the length of version, aead and key_name: the part of
-	// the ticket that is also the prefix of the additional data.
-	headerSize = 2 + KeyNameSize
 
 	// tagSize is the tag length of every supported AEAD.
 	tagSize = 16
