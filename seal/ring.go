@@ -18,24 +18,30 @@ import (
 // Rings print their keys' AEADs and name prefixes under every fmt verb, never
 // key bytes.
 type Ring struct {
-	rand  io.Reader
-	keys  []*Key // keys[0] is the primary
+	rand  io.Reader // nil: the keys' own generators (nonce.go)
+	keys  []*Key    // keys[0] is the primary
 	index nameIndex
 }
 
 var _ fmt.Formatter = Ring{}
 
 // NewRing returns a Ring whose primary key is primary and whose decrypt-only
-// keys are decryptOnly, newest first. Nonces are read from rand, or from
-// crypto/rand if rand is nil; rand must be safe for concurrent use if the
-// Ring is.
+// keys are decryptOnly, newest first.
+//
+// If rand is nil or crypto/rand's Reader, the Ring takes its nonces from
+// generators of the primary key seeded and reseeded from crypto/rand (see
+// "Nonces and rotation" in the package documentation), which is several
+// times faster than reading crypto/rand for each ticket. Otherwise every
+// nonce is read from rand, which must then be safe for concurrent use if
+// the Ring is: give a deterministic reader in tests, or a wrapper of
+// crypto/rand.Read to draw every nonce from the operating system.
 //
 // NewRing returns [ErrNoPrimaryKey] if primary is nil and [ErrDuplicateKey]
 // if two keys share a [KeyName] (the same secret given twice, even under two
 // AEADs). It copies decryptOnly, so the caller may reuse the slice.
 func NewRing(rand io.Reader, primary *Key, decryptOnly ...*Key) (*Ring, error) {
-	if rand == nil {
-		rand = cryptorand.Reader
+	if rand == cryptorand.Reader {
+		rand = nil
 	}
 	if primary == nil {
 		return nil, ErrNoPrimaryKey
@@ -176,7 +182,8 @@ func putAD(buf *[]byte) {
 //
 // dst must not overlap plaintext: Seal panics if the bytes it writes would
 // overlap plaintext. It does not allocate when dst has room for the ticket,
-// which is 18 + NonceSize + len(plaintext) + 16 bytes.
+// which is 18 + NonceSize + len(plaintext) + 16 bytes, except on the first
+// ticket its key seals, which makes the key's nonce generators.
 //
 // Seal returns an error if the ticket would be longer than 65535 bytes or if
 // the random source fails. See the package documentation for the bound on
@@ -207,7 +214,7 @@ func (r *Ring) Seal(dst, plaintext, additionalData []byte) ([]byte, error) {
 	}
 	k.putHeader(out)
 	nonce := out[HeaderSize : HeaderSize+n]
-	if _, err := io.ReadFull(r.rand, nonce); err != nil {
+	if err := k.c.nonce(nonce, r.rand); err != nil {
 		clear(out[:HeaderSize+n])
 		if buf != nil {
 			putAD(buf)
@@ -215,7 +222,6 @@ func (r *Ring) Seal(dst, plaintext, additionalData []byte) ([]byte, error) {
 		return nil, fmt.Errorf("seal: failed to read nonce: %w", err)
 	}
 	k.c.Seal(out[HeaderSize+n:HeaderSize+n], nonce, plaintext, ad)
-	k.c.countSeal(nonce[0])
 	if buf != nil {
 		putAD(buf)
 	}

@@ -51,11 +51,23 @@
 //
 // # Nonces and rotation
 //
-// Every ticket takes a fresh random nonce from the Ring's random source. The
-// 96-bit nonces of AES-GCM and ChaCha20-Poly1305 are too short to be safely
-// generated at random if the same key seals more than 2^32 tickets (NIST SP
-// 800-38D, Section 8.3: the collision probability is then about 2^-33):
-// rotate the primary key well before that. Every Key counts the tickets it
+// Every ticket takes a fresh random nonce. By default it comes from a few
+// ChaCha8 generators per sealing key (math/rand/v2.ChaCha8, a
+// cryptographically strong generator), each seeded with 256 bits from
+// crypto/rand and reseeded every 4096 nonces: a fraction of the cost of
+// reading crypto/rand for every ticket, with outputs indistinguishable from
+// random, so the random-nonce bound below is unchanged and servers that
+// share a key draw independent streams. A Ring made with another random
+// source reads every nonce from it (see [NewRing]). Like any generator in
+// process memory, the default one repeats its outputs if the process's
+// memory is duplicated, as when one VM snapshot of a running server is
+// resumed twice: rotate the ticket keys of such clones first (docs/keys.md).
+//
+// The 96-bit nonces of AES-GCM and ChaCha20-Poly1305 are too short to be
+// safely generated at random if the same key seals more than 2^32 tickets
+// (NIST SP 800-38D, Section 8.3: the collision probability is then about
+// 2^-33), counted over every server that shares the key: rotate the primary
+// key well before that. Every Key counts the tickets it
 // seals ([Key.Seals]), and a [Rotator] replaces a primary key after
 // [MaxRandomNonceSeals] (2^31) tickets as well as on its schedule. The
 // 192-bit nonces of XChaCha20-Poly1305 and XAES-256-GCM allow about 2^80
