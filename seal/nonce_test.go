@@ -178,6 +178,7 @@ func (c *counterNonces) read(nonce []byte) {
 // goroutines: run it with -cpu 1,2 to see how each scales.
 func BenchmarkNonce(b *testing.B) {
 	b.Run("crypto-rand", func(b *testing.B) {
+		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			var nonce [12]byte
 			for pb.Next() {
@@ -187,6 +188,7 @@ func BenchmarkNonce(b *testing.B) {
 	})
 	b.Run("chacha8-shards", func(b *testing.B) {
 		x := newNonceShards()
+		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			var nonce [12]byte
 			for pb.Next() {
@@ -199,6 +201,7 @@ func BenchmarkNonce(b *testing.B) {
 	})
 	b.Run("prefix-counter", func(b *testing.B) {
 		c := new(counterNonces)
+		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			var nonce [12]byte
 			for pb.Next() {

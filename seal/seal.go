@@ -45,7 +45,8 @@
 // XChaCha20-Poly1305 and XAES-256-GCM (https://c2sp.org/XAES-256-GCM, which
 // derives an AES-256-GCM key per message from the key and half of a 192-bit
 // nonce with the NIST SP 800-108r1 counter KDF over AES-CMAC) take 192-bit
-// nonces. Sealing and opening allocate nothing, except under XAES-256-GCM:
+// nonces. Sealing and opening allocate nothing (once a key has sealed its
+// first ticket, which makes its nonce generators), except under XAES-256-GCM:
 // crypto/cipher cannot key the per-message AES-GCM without allocating, so
 // each XAES-256-GCM seal or authenticated open makes 2 allocations.
 //
