@@ -23,18 +23,24 @@ import (
 // unchanged, and servers that share a key draw independent streams. See
 // docs/keys.md for the argument and the measurements.
 //
-// The generators are sharded so that concurrent seals seldom share one: a
-// seal picks a shard at random (math/rand/v2's per-thread runtime
-// generator, which only spreads the load) and takes its lock with TryLock,
-// trying others before it waits. Each shard also counts the nonces it
-// hands out, which is the key's seal count ([Key.Seals]).
+// The generators are sharded so that concurrent seals seldom share one, and
+// each P keeps using the shard it used last (a sync.Pool holds a pointer to
+// it per P), so that a generator's cache lines stay on one core: reading
+// crypto/rand writes a shared word on every call (sysrand.Read's firstUse
+// compare-and-swap), and one shared cache line written by every seal is
+// what held parallel Seal back. A seal whose shard is busy tries a few at
+// random (math/rand/v2's per-thread runtime generator, which only spreads
+// the load) with TryLock before it waits. Each shard also counts the nonces
+// it hands out, which is the key's seal count ([Key.Seals]). The pool holds
+// only pointers into the shards, so when it drops them (at garbage
+// collection) nothing is lost but the affinity.
 
 // nonceReseedInterval is the number of nonces a shard's generator gives
 // before it is reseeded from crypto/rand.
 const nonceReseedInterval = 1 << 12
 
-// nonceTries is the number of shards a seal tries with TryLock before it
-// waits for the lock of the last.
+// nonceTries is the number of random shards a seal tries with TryLock,
+// after its own, before it waits for the lock of the last.
 const nonceTries = 4
 
 // nonceShard is one nonce generator and its counter, with the lock that
@@ -53,6 +59,7 @@ type nonceShard struct {
 type nonceShards struct {
 	s    []nonceShard
 	mask uint32
+	last sync.Pool // *nonceShard: the shard a P used last
 }
 
 // newNonceShards returns twice as many shards as GOMAXPROCS, rounded up to
@@ -62,19 +69,25 @@ func newNonceShards() *nonceShards {
 	for n < 2*runtime.GOMAXPROCS(0) && n < 256 {
 		n *= 2
 	}
-	return &nonceShards{s: make([]nonceShard, n), mask: uint32(n - 1)}
+	x := &nonceShards{s: make([]nonceShard, n), mask: uint32(n - 1)}
+	x.last.New = func() any { return &x.s[mrand.Uint32()&x.mask] }
+	return x
 }
 
-// lock returns a locked shard.
+// lock returns a locked shard: the one this P used last if it is free, so
+// that a core keeps the generator's cache lines to itself, or else the
+// first free one of a few picked at random, which becomes this P's shard.
+// If those are all busy it waits for the last one picked.
 func (x *nonceShards) lock() *nonceShard {
-	for range nonceTries - 1 {
-		sh := &x.s[mrand.Uint32()&x.mask]
-		if sh.mu.TryLock() {
-			return sh
+	sh := x.last.Get().(*nonceShard)
+	for try := 0; !sh.mu.TryLock(); try++ {
+		sh = &x.s[mrand.Uint32()&x.mask]
+		if try == nonceTries {
+			sh.mu.Lock()
+			break
 		}
 	}
-	sh := &x.s[mrand.Uint32()&x.mask]
-	sh.mu.Lock()
+	x.last.Put(sh)
 	return sh
 }
 
