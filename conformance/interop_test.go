@@ -116,10 +116,10 @@ func tamperSession(t *testing.T, in, out string, name seal.KeyName) {
 		t.Fatalf("%s: no PEM block", in)
 	}
 	i := bytes.Index(block.Bytes, name[:])
-	if i < 2 || i+format.SealedHeaderLen+30 > len(block.Bytes) {
+	if i < 2 || i+seal.HeaderSize+30 > len(block.Bytes) {
 		t.Fatalf("%s: the ticket's key name is not in the session", in)
 	}
-	block.Bytes[i+format.SealedHeaderLen+20] ^= 0x40 // inside the nonce/ciphertext
+	block.Bytes[i+seal.HeaderSize+20] ^= 0x40 // inside the nonce/ciphertext
 	if err := os.WriteFile(out, pem.EncodeToMemory(block), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,9 @@ import (
 	"testing"
 )
 
+// random16 is 16 recognisable bytes for the random and session id fields.
+const random16 = "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+
 // clientHelloLegacy returns the legacy fields of a ClientHello body.
 func clientHelloLegacy() []byte {
 	return h("0303", "1b"+string(bytes.Repeat([]byte("00"), 31)), "00", "0004 1301 1302", "01 00")
@@ -61,7 +64,7 @@ func clientHelloTests(t testing.TB) []clientHelloTest {
 			[]ExtensionType{41}, 4 + len(clientHelloLegacy()) + 2 + 4 + 9},
 		{"no extension list", clientHello(clientHelloLegacy(), nil), nil, 0},
 		{"empty extension list", clientHello(clientHelloLegacy(), []byte{}), nil, 0},
-		{"32-byte session id", clientHello(h("0303", testTag, testTag, "20", testTag, testTag, "0002 1301 01 00"), ext(0xff01, nil)),
+		{"32-byte session id", clientHello(h("0303", random16, random16, "20", random16, random16, "0002 1301 01 00"), ext(0xff01, nil)),
 			[]ExtensionType{0xff01}, 0},
 	}
 }
@@ -209,10 +212,10 @@ func TestParseClientHelloExtensionsErrors(t *testing.T) {
 		{"ServerHello type", append([]byte{2}, clientHello(legacy, modes)[1:]...), ErrMalformed},
 		{"length longer than the message", join(h("01 000fff"), legacy), ErrMalformed},
 		{"trailing byte after the message", join(clientHello(legacy, modes), h("00")), ErrMalformed},
-		{"session id of 33 bytes", clientHello(h("0303", testTag, testTag, "21", testTag, testTag, "00 0002 1301 01 00"), modes), ErrMalformed},
-		{"odd cipher_suites length", clientHello(h("0303", testTag, testTag, "00 0003 130113 01 00"), modes), ErrMalformed},
-		{"empty cipher_suites", clientHello(h("0303", testTag, testTag, "00 0000 01 00"), modes), ErrMalformed},
-		{"empty compression methods", clientHello(h("0303", testTag, testTag, "00 0002 1301 00"), modes), ErrMalformed},
+		{"session id of 33 bytes", clientHello(h("0303", random16, random16, "21", random16, random16, "00 0002 1301 01 00"), modes), ErrMalformed},
+		{"odd cipher_suites length", clientHello(h("0303", random16, random16, "00 0003 130113 01 00"), modes), ErrMalformed},
+		{"empty cipher_suites", clientHello(h("0303", random16, random16, "00 0000 01 00"), modes), ErrMalformed},
+		{"empty compression methods", clientHello(h("0303", random16, random16, "00 0002 1301 00"), modes), ErrMalformed},
 		{"stray byte after the legacy fields", join(h("01"), prefixed(3, join(legacy, h("00")))), ErrMalformed},
 		{"extension overruns the list", clientHello(legacy, h("002d 0003 0101")), ErrMalformed},
 		{"duplicate extension", clientHello(legacy, join(modes, modes)), ErrMalformed},

@@ -57,31 +57,3 @@ func ExampleState() {
 	// 88 2025-01-02T05:04:05Z
 	// format.State{Version:0x0304 CipherSuite:0x1301 Secret:[REDACTED 32 bytes] CreatedAt:2025-01-02T03:04:05Z Lifetime:7200 AgeAdd:0 MaxEarlyData:0 ExtendedMasterSecret:false ServerName:"example.com" ALPN:"" Binding: PeerCertificates:[0 certificates, 0 bytes] AppData:[REDACTED 7 bytes] Embedded:[REDACTED 0 bytes] AuthenticatedAt:0}
 }
-
-func ExampleParseSealedTicket() {
-	// A sealed ticket as the seal package writes it: version 1, AES-128-GCM,
-	// a key name, a 12-byte nonce and the ciphertext with its tag.
-	sealed := &format.SealedTicket{
-		AEAD:       format.AEADAES128GCM,
-		KeyName:    [16]byte{0: 0x6b, 15: 0x6e},
-		Nonce:      make([]byte, format.AEADAES128GCM.NonceSize()),
-		Ciphertext: make([]byte, 40),
-	}
-	ticket, err := sealed.Append(nil)
-	if err != nil {
-		panic(err)
-	}
-
-	t, err := format.ParseSealedTicket(ticket)
-	if err != nil {
-		panic(err)
-	}
-	// The AEAD's additional data is the ticket header followed by the
-	// caller's own additional data.
-	ad := append(ticket[:format.SealedHeaderLen:format.SealedHeaderLen], "caller AD"...)
-	fmt.Println(t.AEAD, len(t.Nonce), len(t.Ciphertext)-t.AEAD.Overhead())
-	fmt.Printf("%x\n", ad)
-	// Output:
-	// AES-128-GCM 12 24
-	// 01016b00000000000000000000000000006e63616c6c6572204144
-}

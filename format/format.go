@@ -1,15 +1,16 @@
-// Package format implements the wire encodings used by tlsticket: the sealed
-// ticket container, the session state plaintext it carries, and the TLS
-// messages and extensions that move tickets between peers.
+// Package format implements the wire encodings used by tlsticket: the session
+// state plaintext that a ticket carries, and the TLS messages and extensions
+// that move tickets between peers. The sealed ticket container around the
+// state belongs to the seal package, which owns its AEAD, nonce and
+// additional data.
 //
 // # Specifications
 //
 // The encodings follow these documents:
 //
-//   - [SealedTicket] and [State]: docs/spec/ticket-format.md in this module.
+//   - [State]: docs/spec/ticket-format.md in this module.
 //   - [NewSessionTicketTLS12] and [SessionTicketExtension]: RFC 5077,
 //     Sections 3.2 and 3.3.
-//   - [RFC5077Ticket]: the layout RECOMMENDED by RFC 5077, Section 4.
 //   - [NewSessionTicketTLS13]: RFC 8446, Section 4.6.1.
 //   - [OfferedPSKs], [PSKKeyExchangeModes] and [ParseClientHelloExtensions]:
 //     RFC 8446, Sections 4.2.9 to 4.2.11.
@@ -23,8 +24,7 @@
 // Every encoding has exactly one byte form. A Parse function accepts only
 // that form, so parsing an input and appending the result reproduces the
 // input byte for byte. Parsers reject trailing bytes. They also reject
-// every strict prefix of a valid encoding, except where the layout ends in
-// an unbounded field (see [ParseSealedTicket]). A parser that fails returns a
+// every strict prefix of a valid encoding. A parser that fails returns a
 // nil value and an error that wraps [ErrMalformed]. The error gives no
 // field-level detail, because the input may hold secrets.
 //

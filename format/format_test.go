@@ -176,7 +176,6 @@ func TestRejectsPrefixes(t *testing.T) {
 		{"NewSessionTicketTLS12", nst12Encodings(), func(b []byte) error { _, err := ParseNewSessionTicketTLS12(b); return err }},
 		{"NewSessionTicketTLS13", nst13Encodings(t), func(b []byte) error { _, err := ParseNewSessionTicketTLS13(b); return err }},
 		{"SessionTicketExtension", sessionTicketExtEncodings(), func(b []byte) error { _, err := ParseSessionTicketExtension(b); return err }},
-		{"RFC5077Ticket", rfc5077TicketEncodings(), func(b []byte) error { _, err := ParseRFC5077Ticket(b); return err }},
 		{"OfferedPSKs", offeredPSKsEncodings(t), func(b []byte) error { _, err := ParseOfferedPSKs(b); return err }},
 		{"PSKKeyExchangeModes", pskModesEncodings(), func(b []byte) error { _, err := ParsePSKKeyExchangeModes(b); return err }},
 		{"TicketRequest", ticketRequestEncodings(), func(b []byte) error { _, err := ParseTicketRequest(b); return err }},

@@ -15,13 +15,14 @@ import (
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/resumption"
+	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/status"
 )
 
 // sealOverhead is the length a sealed ticket adds to its plaintext under the
 // fixture's primary key, AES-256-GCM: version, aead, key_name, a 12-byte
 // nonce and a 16-byte tag (seal package documentation).
-const sealOverhead = format.SealedHeaderLen + 12 + 16
+const sealOverhead = seal.HeaderSize + 12 + 16
 
 // maxTicket is the largest ticket: the 16-bit ticket field of RFC 5077,
 // Section 3.3 and RFC 8446, Section 4.6.1.
@@ -60,7 +61,7 @@ func FuzzOpenTicket(f *testing.F) {
 		s := in.want
 		f.Add(in.ticket, true, s.ServerName, s.ALPN, s.CipherSuite)
 		f.Add(in.ticket, true, strings.ToUpper(s.ServerName), "http/1.1", uint16(0x1302))
-		f.Add(in.ticket[:format.SealedHeaderLen], true, s.ServerName, s.ALPN, s.CipherSuite)
+		f.Add(in.ticket[:seal.HeaderSize], true, s.ServerName, s.ALPN, s.CipherSuite)
 	}
 	f.Add([]byte{}, true, sni, alpn, uint16(0x1301))
 	f.Add([]byte{}, false, sni, alpn, uint16(0x1301))
@@ -115,7 +116,7 @@ func (f *fixture) checkOpen(t *testing.T, v uint16, c *engine.ConnInfo, offered 
 	if cl := f.calls[0]; cl.status != d.Status || !bytes.Equal(cl.keyName, d.KeyName) || (cl.session != nil) != d.Status.Opened() {
 		t.Fatalf("%#x ticket %x: callback saw (%v, %x, session %v), decision (%v, %x)", v, ticket, cl.status, cl.keyName, cl.session != nil, d.Status, d.KeyName)
 	}
-	if d.KeyName != nil && (len(ticket) < format.SealedHeaderLen || !bytes.Equal(d.KeyName, ticket[2:format.SealedHeaderLen])) {
+	if d.KeyName != nil && (len(ticket) < seal.HeaderSize || !bytes.Equal(d.KeyName, ticket[2:seal.HeaderSize])) {
 		t.Fatalf("%#x ticket %x: KeyName %x is not the ticket's key_name", v, ticket, d.KeyName)
 	}
 	in := f.issued[string(ticket)]
@@ -318,7 +319,7 @@ func FuzzMutateTicket(f *testing.F) {
 		f.Add(w, uint16(0), []byte{0x01}, uint16(0), uint16(0), []byte{})
 		f.Add(w, uint16(1), []byte{0x07}, uint16(0), uint16(0), []byte{})
 		f.Add(w, uint16(2), []byte{0x80}, uint16(0), uint16(0), []byte{})
-		f.Add(w, uint16(format.SealedHeaderLen), []byte{0x01}, uint16(0), uint16(0), []byte{})
+		f.Add(w, uint16(seal.HeaderSize), []byte{0x01}, uint16(0), uint16(0), []byte{})
 		f.Add(w, n/2, []byte{0xff, 0xff}, uint16(0), uint16(0), []byte{})
 		f.Add(w, n-1, []byte{0x01}, uint16(0), uint16(0), []byte{})
 		f.Add(w, uint16(0), []byte{}, uint16(1), uint16(0), []byte{})

@@ -6,7 +6,8 @@ import "fmt"
 // the aead byte of the sealed layout and never changes meaning.
 type AEAD uint8
 
-// Supported AEADs.
+// Supported AEADs. The identifiers are those of the aead byte in the sealed
+// layout (see the package documentation).
 const (
 	AES128GCM         AEAD = 1 // AES-128-GCM
 	AES256GCM         AEAD = 2 // AES-256-GCM
@@ -15,42 +16,45 @@ const (
 	XAES256GCM        AEAD = 5 // XAES-256-GCM
 )
 
-// aeads lists the supported AEADs in identifier order.
-var aeads = [...]AEAD{AES128GCM, AES256GCM, ChaCha20Poly1305, XChaCha20Poly1305, XAES256GCM}
+// aeadSizes is the one table of AEAD identifiers: the key and nonce sizes of
+// each supported AEAD, indexed by identifier. Index 0 is not an AEAD. Every
+// AEAD has a 16-byte tag (tagSize); an identifier with another tag length
+// would need a new version of the sealed layout.
+var aeadSizes = [...]struct{ key, nonce uint8 }{
+	AES128GCM:         {16, 12},
+	AES256GCM:         {32, 12},
+	ChaCha20Poly1305:  {32, 12},
+	XChaCha20Poly1305: {32, 24},
+	XAES256GCM:        {32, 24},
+}
 
 // valid reports whether a is a supported AEAD.
 func (a AEAD) valid() bool {
-	return a >= AES128GCM && a <= XAES256GCM
+	return a != 0 && int(a) < len(aeadSizes)
 }
 
 // KeySize returns the length of a secret for a, in bytes: 16 for
 // AES-128-GCM and 32 for the others. It returns 0 for an unknown AEAD.
 func (a AEAD) KeySize() int {
-	switch a {
-	case AES128GCM:
-		return 16
-	case AES256GCM, ChaCha20Poly1305, XChaCha20Poly1305, XAES256GCM:
-		return 32
+	if !a.valid() {
+		return 0
 	}
-	return 0
+	return int(aeadSizes[a].key)
 }
 
 // NonceSize returns the nonce length of a, in bytes: 24 for
 // XChaCha20-Poly1305 and XAES-256-GCM and 12 for the others.
 // It returns 0 for an unknown AEAD.
 func (a AEAD) NonceSize() int {
-	switch a {
-	case AES128GCM, AES256GCM, ChaCha20Poly1305:
-		return 12
-	case XChaCha20Poly1305, XAES256GCM:
-		return 24
+	if !a.valid() {
+		return 0
 	}
-	return 0
+	return int(aeadSizes[a].nonce)
 }
 
 // Overhead returns the tag length of a, in bytes: 16 for every supported
 // AEAD. It returns 0 for an unknown AEAD. A sealed ticket is
-// 18 + NonceSize + Overhead bytes longer than its plaintext.
+// [HeaderSize] + NonceSize + Overhead bytes longer than its plaintext.
 func (a AEAD) Overhead() int {
 	if !a.valid() {
 		return 0
@@ -61,7 +65,7 @@ func (a AEAD) Overhead() int {
 // ParseAEAD returns the AEAD whose [AEAD.String] is name, such as
 // "AES-256-GCM". The match is exact.
 func ParseAEAD(name string) (AEAD, error) {
-	for _, a := range aeads {
+	for a := AEAD(1); a.valid(); a++ {
 		if a.String() == name {
 			return a, nil
 		}

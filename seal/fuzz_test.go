@@ -37,8 +37,9 @@ func fuzzRing(t testing.TB) (*Ring, [][]byte) {
 
 // FuzzOpen checks that arbitrary bytes never panic Open and never open,
 // except the exact tickets the ring sealed, and that a failed Open returns
-// nil, one of the package's errors, a consistent Opened, and writes nothing
-// but zeros to dst.
+// nil, one of the package's errors (ErrMalformed exactly when ParseHeader
+// rejects the ticket), a consistent Opened, and writes nothing but zeros to
+// dst.
 func FuzzOpen(f *testing.F) {
 	r, tickets := fuzzRing(f)
 	ad := []byte("fuzz ad")
@@ -47,7 +48,7 @@ func FuzzOpen(f *testing.F) {
 	for _, tk := range tickets {
 		f.Add(tk, ad)
 		f.Add(tk, []byte{})
-		f.Add(tk[:headerSize], ad)
+		f.Add(tk[:HeaderSize], ad)
 		f.Add(tk[:len(tk)-1], ad)
 		f.Add(append(bytes.Clone(tk), 0), ad)
 		flipped := bytes.Clone(tk)
@@ -58,7 +59,7 @@ func FuzzOpen(f *testing.F) {
 		f.Add(relabelled, ad)
 	}
 	swapped := bytes.Clone(tickets[1])
-	copy(swapped[2:headerSize], tickets[2][2:headerSize])
+	copy(swapped[2:HeaderSize], tickets[2][2:HeaderSize])
 	f.Add(swapped, ad)
 
 	f.Fuzz(func(t *testing.T, data, additionalData []byte) {
@@ -90,9 +91,13 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("OpenKey(%x) error = %v", data, err)
 		}
 		var want Opened
-		if len(data) >= headerSize && data[0] == version && AEAD(data[1]).valid() && len(data) <= maxTicketSize {
-			copy(want.Name[:], data[2:headerSize])
-			if k, ok := r.Lookup(want.Name); ok && !errors.Is(err, ErrMalformed) {
+		h, perr := ParseHeader(data)
+		if (perr != nil) != errors.Is(err, ErrMalformed) {
+			t.Fatalf("OpenKey(%x) error = %v, but ParseHeader error = %v: one parser, one answer", data, err, perr)
+		}
+		if perr == nil {
+			want.Name = h.KeyName
+			if k, ok := r.Lookup(want.Name); ok {
 				want.Known = true
 				want.Primary = k == r.Primary()
 			}
@@ -145,8 +150,8 @@ func FuzzSealOpen(f *testing.F) {
 		}
 		ticket = ticket[3:]
 		name := r.Primary().Name()
-		if ticket[0] != version || ticket[1] != byte(a) || !bytes.Equal(ticket[2:headerSize], name[:]) {
-			t.Fatalf("ticket header = %x, want %02x%02x%x", ticket[:headerSize], version, byte(a), name)
+		if ticket[0] != version || ticket[1] != byte(a) || !bytes.Equal(ticket[2:HeaderSize], name[:]) {
+			t.Fatalf("ticket header = %x, want %02x%02x%x", ticket[:HeaderSize], version, byte(a), name)
 		}
 		got, o, err := r.OpenKey(nil, ticket, additionalData)
 		if err != nil {

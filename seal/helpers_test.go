@@ -7,6 +7,14 @@ import (
 	"testing"
 )
 
+// aeads lists the supported AEADs in identifier order, from the AEAD table.
+var aeads = func() (l []AEAD) {
+	for a := AEAD(1); a.valid(); a++ {
+		l = append(l, a)
+	}
+	return l
+}()
+
 // seqReader is a deterministic random source for tests: it returns next,
 // next+1, next+2, … modulo 256. It is not safe for concurrent use.
 type seqReader struct{ next byte }
@@ -120,5 +128,5 @@ func checkPanics(t *testing.T, want string, f func()) {
 
 // tagOverhead is the fixed part of a ticket's size for a.
 func tagOverhead(a AEAD) int {
-	return headerSize + a.NonceSize() + a.Overhead()
+	return HeaderSize + a.NonceSize() + a.Overhead()
 }

@@ -57,29 +57,11 @@ type Key struct {
 // into a struct; the box keeps the expanded key one pointer further away,
 // where fmt prints only an address.
 //
-// The box also holds the key's seal counter, split into sealShards
-// counters on cache lines of their own: a seal adds to the shard its random
-// nonce picks, so concurrent seals on different cores seldom write the same
-// line (one shared counter cost parallel Seal a third of its speed-up).
+// The box also holds the key's nonce generators and seal counters
+// (nonce.go), made on the key's first seal.
 type aeadBox struct {
 	cipher.AEAD
-	_     [cacheLine]byte
-	seals [sealShards]paddedCounter
-}
-
-// sealShards is the number of seal counter shards, a power of two.
-const sealShards = 8
-
-// paddedCounter is a counter alone on its cache line.
-type paddedCounter struct {
-	n atomic.Uint64
-	_ [cacheLine - 8]byte
-}
-
-// countSeal records one seal, in the shard that shard (any byte, such as
-// one of the nonce's random bytes) picks.
-func (b *aeadBox) countSeal(shard byte) {
-	b.seals[shard&(sealShards-1)].n.Add(1)
+	nonces atomic.Pointer[nonceShards]
 }
 
 // cacheLine is the cache line size assumed for padding.
@@ -188,18 +170,14 @@ func (k *Key) AEAD() AEAD { return k.aead }
 
 // Seals returns the number of tickets k has sealed since it was made, under
 // every [Ring] that holds it. A [Rotator] compares it with
-// [RotatorConfig.MaxSeals]. The count is one atomic add per seal, on one of
-// several cache lines; it returns 0 for a Key not made by [NewKey] or
-// [GenerateKey].
+// [RotatorConfig.MaxSeals]. The count is one atomic add per seal, on the
+// cache line of the nonce generator that the seal used; it returns 0 for a
+// Key not made by [NewKey] or [GenerateKey].
 func (k *Key) Seals() uint64 {
 	if k.c == nil {
 		return 0
 	}
-	var n uint64
-	for i := range k.c.seals {
-		n += k.c.seals[i].n.Load()
-	}
-	return n
+	return k.c.seals()
 }
 
 // String returns a description such as "seal.Key{AES-256-GCM 0123abcd…}"

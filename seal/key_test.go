@@ -212,7 +212,7 @@ func TestNoSecretsPrinted(t *testing.T) {
 				}{fmt.Sprintf("error-%d", i), err})
 			}
 			forbidden := append(secretForms(secret), secretForms(derivedKey(t, a, secret))...)
-			nonce := ticket[headerSize : headerSize+a.NonceSize()]
+			nonce := ticket[HeaderSize : HeaderSize+a.NonceSize()]
 			forbidden = append(forbidden, hex.EncodeToString(nonce), "plaintext state")
 			for _, v := range values {
 				for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%q", "%d"} {

@@ -82,13 +82,13 @@ func TestLayout(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := tt.a.NonceSize()
-			if got, want := hex.EncodeToString(ticket[:headerSize]), tt.header; got != want {
+			if got, want := hex.EncodeToString(ticket[:HeaderSize]), tt.header; got != want {
 				t.Errorf("ticket[0:18] = %s, want %s", got, want)
 			}
-			if got, want := hex.EncodeToString(ticket[headerSize:headerSize+n]), tt.nonce; got != want {
-				t.Errorf("nonce ticket[18:%d] = %s, want %s", headerSize+n, got, want)
+			if got, want := hex.EncodeToString(ticket[HeaderSize:HeaderSize+n]), tt.nonce; got != want {
+				t.Errorf("nonce ticket[18:%d] = %s, want %s", HeaderSize+n, got, want)
 			}
-			if got, want := hex.EncodeToString(ticket[headerSize+n:]), tt.ct; got != want {
+			if got, want := hex.EncodeToString(ticket[HeaderSize+n:]), tt.ct; got != want {
 				t.Errorf("ciphertext = %s, want %s", got, want)
 			}
 			name := k.Name()
@@ -98,7 +98,7 @@ func TestLayout(t *testing.T) {
 
 			// Rebuild the ticket from the specification with the
 			// standard library alone.
-			want := rebuildTicket(t, tt.a, secret, ticket[headerSize:headerSize+n], plaintext, nil)
+			want := rebuildTicket(t, tt.a, secret, ticket[HeaderSize:HeaderSize+n], plaintext, nil)
 			if !bytes.Equal(ticket, want) {
 				t.Errorf("ticket = %x, want %x", ticket, want)
 			}
@@ -111,7 +111,7 @@ func TestLayout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := rebuildTicket(t, tt.a, secret, got[headerSize:headerSize+n], plaintext, ad); !bytes.Equal(got, want) {
+			if want := rebuildTicket(t, tt.a, secret, got[HeaderSize:HeaderSize+n], plaintext, ad); !bytes.Equal(got, want) {
 				t.Errorf("ticket with additional data = %x, want %x", got, want)
 			}
 		})

@@ -18,24 +18,30 @@ import (
 // Rings print their keys' AEADs and name prefixes under every fmt verb, never
 // key bytes.
 type Ring struct {
-	rand  io.Reader
-	keys  []*Key // keys[0] is the primary
+	rand  io.Reader // nil: the keys' own generators (nonce.go)
+	keys  []*Key    // keys[0] is the primary
 	index nameIndex
 }
 
 var _ fmt.Formatter = Ring{}
 
 // NewRing returns a Ring whose primary key is primary and whose decrypt-only
-// keys are decryptOnly, newest first. Nonces are read from rand, or from
-// crypto/rand if rand is nil; rand must be safe for concurrent use if the
-// Ring is.
+// keys are decryptOnly, newest first.
+//
+// If rand is nil or crypto/rand's Reader, the Ring takes its nonces from
+// generators of the primary key seeded and reseeded from crypto/rand (see
+// "Nonces and rotation" in the package documentation), which is several
+// times faster than reading crypto/rand for each ticket. Otherwise every
+// nonce is read from rand, which must then be safe for concurrent use if
+// the Ring is: give a deterministic reader in tests, or a wrapper of
+// crypto/rand.Read to draw every nonce from the operating system.
 //
 // NewRing returns [ErrNoPrimaryKey] if primary is nil and [ErrDuplicateKey]
 // if two keys share a [KeyName] (the same secret given twice, even under two
 // AEADs). It copies decryptOnly, so the caller may reuse the slice.
 func NewRing(rand io.Reader, primary *Key, decryptOnly ...*Key) (*Ring, error) {
-	if rand == nil {
-		rand = cryptorand.Reader
+	if rand == cryptorand.Reader {
+		rand = nil
 	}
 	if primary == nil {
 		return nil, ErrNoPrimaryKey
@@ -169,13 +175,6 @@ func putAD(buf *[]byte) {
 	}
 }
 
-// putHeader writes version, aead and key_name of k to b[:headerSize].
-func (k *Key) putHeader(b []byte) {
-	b[0] = version
-	b[1] = byte(k.aead)
-	copy(b[2:headerSize], k.name[:])
-}
-
 // Seal seals plaintext with the primary key and a fresh random nonce, and
 // appends the ticket to dst, returning the updated slice.
 // additionalData is authenticated but not included in the ticket; the same
@@ -183,7 +182,8 @@ func (k *Key) putHeader(b []byte) {
 //
 // dst must not overlap plaintext: Seal panics if the bytes it writes would
 // overlap plaintext. It does not allocate when dst has room for the ticket,
-// which is 18 + NonceSize + len(plaintext) + 16 bytes.
+// which is 18 + NonceSize + len(plaintext) + 16 bytes, except on the first
+// ticket its key seals, which makes the key's nonce generators.
 //
 // Seal returns an error if the ticket would be longer than 65535 bytes or if
 // the random source fails. See the package documentation for the bound on
@@ -194,35 +194,34 @@ func (r *Ring) Seal(dst, plaintext, additionalData []byte) ([]byte, error) {
 	}
 	k := r.keys[0]
 	n := k.aead.NonceSize()
-	if len(plaintext) > maxTicketSize || headerSize+n+len(plaintext)+tagSize > maxTicketSize {
+	if len(plaintext) > maxTicketSize || HeaderSize+n+len(plaintext)+tagSize > maxTicketSize {
 		return nil, fmt.Errorf("seal: plaintext of %d bytes does not fit a %d-byte ticket", len(plaintext), maxTicketSize)
 	}
-	ret, out := sliceForAppend(dst, headerSize+n+len(plaintext)+tagSize)
+	ret, out := sliceForAppend(dst, HeaderSize+n+len(plaintext)+tagSize)
 	if anyOverlap(out, plaintext) {
 		panic("seal: internal error: Seal output overlaps plaintext")
 	}
 	var ad []byte
 	var buf *[]byte
 	if len(additionalData) == 0 {
-		ad = out[:headerSize]
+		ad = out[:HeaderSize]
 	} else {
 		// Copy before writing out, which additionalData may overlap.
-		var header [headerSize]byte
+		var header [HeaderSize]byte
 		k.putHeader(header[:])
 		buf = joinAD(header[:], additionalData)
 		ad = *buf
 	}
 	k.putHeader(out)
-	nonce := out[headerSize : headerSize+n]
-	if _, err := io.ReadFull(r.rand, nonce); err != nil {
-		clear(out[:headerSize+n])
+	nonce := out[HeaderSize : HeaderSize+n]
+	if err := k.c.nonce(nonce, r.rand); err != nil {
+		clear(out[:HeaderSize+n])
 		if buf != nil {
 			putAD(buf)
 		}
 		return nil, fmt.Errorf("seal: failed to read nonce: %w", err)
 	}
-	k.c.Seal(out[headerSize+n:headerSize+n], nonce, plaintext, ad)
-	k.c.countSeal(nonce[0])
+	k.c.Seal(out[HeaderSize+n:HeaderSize+n], nonce, plaintext, ad)
 	if buf != nil {
 		putAD(buf)
 	}
@@ -240,8 +239,8 @@ func (r *Ring) Open(dst, ticket, additionalData []byte) ([]byte, error) {
 // Opened reports which key a ticket named, for a TLS server's decrypt
 // callback and for metrics.
 type Opened struct {
-	// Name is the ticket's key name. It is set whenever the header (version,
-	// aead and key_name) parsed, even if opening then failed.
+	// Name is the ticket's key name. It is set whenever the ticket parsed
+	// (see [ParseHeader]), even if opening then failed.
 	Name KeyName
 	// Primary reports whether Name is the ring's primary key. A server may
 	// reissue a ticket that a decrypt-only key opened.
@@ -271,28 +270,21 @@ func (r *Ring) OpenKey(dst, ticket, additionalData []byte) ([]byte, Opened, erro
 		panic("seal: internal error: Open called on a nil Ring")
 	}
 	var o Opened
-	if len(ticket) < headerSize || len(ticket) > maxTicketSize || ticket[0] != version {
+	var h Header
+	ciphertext, ok := h.unmarshal(ticket)
+	if !ok {
 		return nil, o, ErrMalformed
 	}
-	a := AEAD(ticket[1])
-	if !a.valid() {
-		return nil, o, ErrMalformed
-	}
-	copy(o.Name[:], ticket[2:headerSize])
-	n := a.NonceSize()
-	if len(ticket) < headerSize+n+tagSize {
-		return nil, o, ErrMalformed
-	}
+	o.Name = h.KeyName
 	i, ok := r.index.lookup(r.keys, o.Name)
 	if !ok {
 		return nil, o, ErrUnknownKey
 	}
 	o.Known, o.Primary = true, i == 0
 	k := r.keys[i]
-	if k.aead != a {
+	if k.aead != h.AEAD {
 		return nil, o, ErrAuth
 	}
-	nonce, ciphertext := ticket[headerSize:headerSize+n], ticket[headerSize+n:]
 	ret, out := sliceForAppend(dst, len(ciphertext)-tagSize)
 	inPlace := false
 	if anyOverlap(out, ticket) {
@@ -301,21 +293,21 @@ func (r *Ring) OpenKey(dst, ticket, additionalData []byte) ([]byte, Opened, erro
 		}
 		inPlace = true
 	}
-	ad := ticket[:headerSize]
+	ad := ticket[:HeaderSize]
 	var buf *[]byte
 	if len(additionalData) != 0 {
-		buf = joinAD(ticket[:headerSize], additionalData)
+		buf = joinAD(ticket[:HeaderSize], additionalData)
 		ad = *buf
 	}
 	var err error
 	if inPlace {
 		// Decrypt over the ciphertext (an exact overlap, which cipher.AEAD
 		// allows), then move the plaintext to the start of the ticket.
-		if _, err = k.c.Open(ciphertext[:0], nonce, ciphertext, ad); err == nil {
+		if _, err = k.c.Open(ciphertext[:0], h.Nonce, ciphertext, ad); err == nil {
 			copy(out, ciphertext)
 		}
 	} else {
-		_, err = k.c.Open(out[:0], nonce, ciphertext, ad)
+		_, err = k.c.Open(out[:0], h.Nonce, ciphertext, ad)
 	}
 	if buf != nil {
 		putAD(buf)

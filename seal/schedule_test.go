@@ -268,14 +268,14 @@ func TestScheduleTicketLifecycle(t *testing.T) {
 	}
 	pt := []byte("state")
 	ticket := mustSeal(t, ringAt(1), pt, nil)
-	if !bytes.Equal(ticket[2:headerSize], nameBytes(k0)) {
-		t.Fatalf("ticket at 1h sealed by %x, want key 0", ticket[2:headerSize])
+	if !bytes.Equal(ticket[2:HeaderSize], nameBytes(k0)) {
+		t.Fatalf("ticket at 1h sealed by %x, want key 0", ticket[2:HeaderSize])
 	}
 	// Throughout key 1's announce period, every seal uses key 0.
 	for _, h := range []float64{5, 5.5, 5.999} {
 		got := mustSeal(t, ringAt(h), pt, nil)
-		if !bytes.Equal(got[2:headerSize], nameBytes(k0)) {
-			t.Errorf("ticket at %vh sealed by %x, want key 0 (key 1 is only announced)", h, got[2:headerSize])
+		if !bytes.Equal(got[2:HeaderSize], nameBytes(k0)) {
+			t.Errorf("ticket at %vh sealed by %x, want key 0 (key 1 is only announced)", h, got[2:HeaderSize])
 		}
 	}
 	checkOpened := func(h float64, ticket []byte, wantPrimary bool, wantErr error) {

@@ -22,10 +22,13 @@
 //	    opaque ciphertext[];         /* plaintext length + 16-byte tag */
 //	} SealedTicket;                  /* at most 2^16-1 bytes in total */
 //
-// The AEAD additional data is the first 18 bytes (version, aead and key_name)
-// followed by the caller's additional data, so the header is authenticated.
-// The header fields never change meaning: any change to the layout, the key
-// derivation or the additional data takes a new version byte.
+// This package is the one definition of the container: [ParseHeader] reads
+// its clear part (for tools that inspect tickets, and for [Ring.OpenKey]),
+// and the AEAD identifiers are those of [AEAD]. The AEAD additional data is
+// the first [HeaderSize] (18) bytes (version, aead and key_name) followed by
+// the caller's additional data, so the header is authenticated. The header
+// fields never change meaning: any change to the layout, the key derivation
+// or the additional data takes a new version byte.
 //
 // # Keys
 //
@@ -42,17 +45,30 @@
 // XChaCha20-Poly1305 and XAES-256-GCM (https://c2sp.org/XAES-256-GCM, which
 // derives an AES-256-GCM key per message from the key and half of a 192-bit
 // nonce with the NIST SP 800-108r1 counter KDF over AES-CMAC) take 192-bit
-// nonces. Sealing and opening allocate nothing, except under XAES-256-GCM:
+// nonces. Sealing and opening allocate nothing (once a key has sealed its
+// first ticket, which makes its nonce generators), except under XAES-256-GCM:
 // crypto/cipher cannot key the per-message AES-GCM without allocating, so
 // each XAES-256-GCM seal or authenticated open makes 2 allocations.
 //
 // # Nonces and rotation
 //
-// Every ticket takes a fresh random nonce from the Ring's random source. The
-// 96-bit nonces of AES-GCM and ChaCha20-Poly1305 are too short to be safely
-// generated at random if the same key seals more than 2^32 tickets (NIST SP
-// 800-38D, Section 8.3: the collision probability is then about 2^-33):
-// rotate the primary key well before that. Every Key counts the tickets it
+// Every ticket takes a fresh random nonce. By default it comes from a few
+// ChaCha8 generators per sealing key (math/rand/v2.ChaCha8, a
+// cryptographically strong generator), each seeded with 256 bits from
+// crypto/rand and reseeded every 4096 nonces: a fraction of the cost of
+// reading crypto/rand for every ticket, with outputs indistinguishable from
+// random, so the random-nonce bound below is unchanged and servers that
+// share a key draw independent streams. A Ring made with another random
+// source reads every nonce from it (see [NewRing]). Like any generator in
+// process memory, the default one repeats its outputs if the process's
+// memory is duplicated, as when one VM snapshot of a running server is
+// resumed twice: rotate the ticket keys of such clones first (docs/keys.md).
+//
+// The 96-bit nonces of AES-GCM and ChaCha20-Poly1305 are too short to be
+// safely generated at random if the same key seals more than 2^32 tickets
+// (NIST SP 800-38D, Section 8.3: the collision probability is then about
+// 2^-33), counted over every server that shares the key: rotate the primary
+// key well before that. Every Key counts the tickets it
 // seals ([Key.Seals]), and a [Rotator] replaces a primary key after
 // [MaxRandomNonceSeals] (2^31) tickets as well as on its schedule. The
 // 192-bit nonces of XChaCha20-Poly1305 and XAES-256-GCM allow about 2^80
@@ -111,10 +127,6 @@ var (
 const (
 	// version is the first byte of every sealed ticket.
 	version byte = 0x01
-
-	// headerSize is the length of version, aead and key_name: the part of
-	// the ticket that is also the prefix of the additional data.
-	headerSize = 2 + KeyNameSize
 
 	// tagSize is the tag length of every supported AEAD.
 	tagSize = 16

@@ -220,8 +220,8 @@ func testParallel(t *testing.T, a AEAD) {
 					t.Errorf("OpenKey = %x, want %x", got, pt)
 					return
 				}
-				if !bytes.Equal(o.Name[:], ticket[2:headerSize]) {
-					t.Errorf("Opened.Name = %x, want %x", o.Name, ticket[2:headerSize])
+				if !bytes.Equal(o.Name[:], ticket[2:HeaderSize]) {
+					t.Errorf("Opened.Name = %x, want %x", o.Name, ticket[2:HeaderSize])
 				}
 				pbuf = got
 				opened.Add(1)
@@ -282,7 +282,7 @@ func testClearsOnFailure(t *testing.T, a AEAD) {
 	if got, err := fr.Seal(sdst, pt, nil); got != nil || !errors.Is(err, errRandFailed) {
 		t.Fatalf("Seal with failing rand = %x, %v, want nil, %v", got, err, errRandFailed)
 	}
-	n := headerSize + a.NonceSize()
+	n := HeaderSize + a.NonceSize()
 	if want := make([]byte, n); !bytes.Equal(sdst[:n], want) {
 		t.Errorf("spare capacity after failed Seal = %x, want %x", sdst[:n], want)
 	}
@@ -343,7 +343,7 @@ func TestTamper(t *testing.T) {
 			t.Run("key-name-swap", func(t *testing.T) {
 				b := bytes.Clone(ticket)
 				name := keys[1].Name()
-				copy(b[2:headerSize], name[:])
+				copy(b[2:HeaderSize], name[:])
 				checkOpenFails(t, r, b, ad, ErrAuth)
 				_, o, _ := r.OpenKey(nil, b, ad)
 				if !o.Known || o.Primary || o.Name != name {
@@ -354,7 +354,7 @@ func TestTamper(t *testing.T) {
 				ticket2 := mustSeal(t, r, pt, ad)
 				n := a.NonceSize()
 				b := bytes.Clone(ticket)
-				copy(b[headerSize:headerSize+n], ticket2[headerSize:headerSize+n])
+				copy(b[HeaderSize:HeaderSize+n], ticket2[HeaderSize:HeaderSize+n])
 				if bytes.Equal(b, ticket) {
 					t.Fatal("two tickets got the same nonce")
 				}
@@ -377,7 +377,7 @@ func TestOpenMalformed(t *testing.T) {
 	chachaRing := newTestRing(t, ChaCha20Poly1305, 1)
 	// A ChaCha20-Poly1305 ticket relabelled with the AES key's name.
 	relabelled := mustSeal(t, chachaRing, []byte("state"), nil)
-	copy(relabelled[2:headerSize], name[:])
+	copy(relabelled[2:HeaderSize], name[:])
 
 	set := func(b []byte, i int, v byte) []byte {
 		b = bytes.Clone(b)
@@ -394,14 +394,14 @@ func TestOpenMalformed(t *testing.T) {
 	}{
 		{"empty", nil, ErrMalformed, false, false, false},
 		{"version-only", []byte{1}, ErrMalformed, false, false, false},
-		{"header-minus-one", ticket[:headerSize-1], ErrMalformed, false, false, false},
+		{"header-minus-one", ticket[:HeaderSize-1], ErrMalformed, false, false, false},
 		{"version-0", set(ticket, 0, 0), ErrMalformed, false, false, false},
 		{"version-2", set(ticket, 0, 2), ErrMalformed, false, false, false},
 		{"aead-0", set(ticket, 1, 0), ErrMalformed, false, false, false},
 		{"aead-6", set(ticket, 1, 6), ErrMalformed, false, false, false},
-		{"header-only", ticket[:headerSize], ErrMalformed, true, false, false},
-		{"shorter-than-tag", ticket[:headerSize+12+15], ErrMalformed, true, false, false},
-		{"tag-only", ticket[:headerSize+12+16], ErrAuth, true, true, true},
+		{"header-only", ticket[:HeaderSize], ErrMalformed, false, false, false},
+		{"shorter-than-tag", ticket[:HeaderSize+12+15], ErrMalformed, false, false, false},
+		{"tag-only", ticket[:HeaderSize+12+16], ErrAuth, true, true, true},
 		{"too-long", append(bytes.Clone(ticket), make([]byte, maxTicketSize)...), ErrMalformed, false, false, false},
 		{"aead-mismatch", set(ticket, 1, byte(AES256GCM)), ErrAuth, true, true, true},
 		{"aead-mismatch-xchacha", set(ticket, 1, byte(XChaCha20Poly1305)), ErrAuth, true, true, true},
@@ -641,7 +641,7 @@ func TestPanics(t *testing.T) {
 			r.Seal(buf[:0], buf[10:110], nil)
 		}},
 		{"Seal-overlap-exact-ciphertext", "seal: internal error: Seal output overlaps plaintext", func() {
-			n := headerSize + AES128GCM.NonceSize()
+			n := HeaderSize + AES128GCM.NonceSize()
 			r.Seal(buf[:0], buf[n:n+100], nil)
 		}},
 		{"Open-overlap", "seal: internal error: Open output overlaps ticket", func() {

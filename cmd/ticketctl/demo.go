@@ -196,11 +196,11 @@ func drop(w io.Writer, keys *seal.Keyring) error {
 
 // keyNameOf reads the key name from a sealed ticket's header.
 func keyNameOf(ticket []byte) string {
-	t, err := format.ParseSealedTicket(ticket)
+	h, err := seal.ParseHeader(ticket)
 	if err != nil {
 		return "(unreadable)"
 	}
-	return fmt.Sprintf("%x", t.KeyName)
+	return h.KeyName.String()
 }
 
 func trace(w io.Writer, what string, d engine.Decision, err error) {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/hex"
 	"io"
 	"os"
 	"os/user"
@@ -15,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tlsticket/tlsticket/engine"
-	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/keyfile"
 	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/seal/legacy"
@@ -288,86 +284,6 @@ func TestRotate(t *testing.T) {
 	// No temporary file is left behind.
 	if files, _ := os.ReadDir(dir); len(files) != 1 {
 		t.Errorf("directory holds %d files", len(files))
-	}
-}
-
-// issueFromKeyFile issues a TLS 1.3 ticket with the keys of path at keysT0.
-func issueFromKeyFile(t *testing.T, path string, secret []byte) []byte {
-	t.Helper()
-	sched, err := keyfile.Parse(bytes.NewReader(mustRead(t, path)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := sched.RingAt(keysT0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := engine.New(&engine.Config{Keys: seal.NewKeyring(ring), Time: func() time.Time { return keysT0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := e.Issue(&format.State{
-		Version: format.VersionTLS13, CipherSuite: 0x1301, Secret: secret,
-		ServerName: "example.com", ALPN: "h2", AppData: []byte("tenant=blue"),
-	}, []byte{0})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return iss.Ticket
-}
-
-func TestInspect(t *testing.T) {
-	dir := t.TempDir()
-	keys := filepath.Join(dir, "keys.txt")
-	other := filepath.Join(dir, "other.txt")
-	mustRun(t, cmdKeygen, "-count", "2", "-now", keysT0.Format(time.RFC3339), "-o", keys)
-	mustRun(t, cmdKeygen, "-now", keysT0.Format(time.RFC3339), "-o", other)
-	secret := bytes.Repeat([]byte{0x5e}, 32)
-	ticket := issueFromKeyFile(t, keys, secret)
-	secretHex := hex.EncodeToString(secret)
-	appDataHex := hex.EncodeToString([]byte("tenant=blue"))
-
-	out := mustRun(t, cmdInspect, hex.EncodeToString(ticket))
-	for _, want := range []string{"version:           1", "aead:              AES-256-GCM", "nonce length:      12",
-		"ciphertext length: " + strconv.Itoa(len(ticket)-18-12), "key name:          " + hex.EncodeToString(ticket[2:18])} {
-		if !strings.Contains(out, want) {
-			t.Errorf("header output lacks %q:\n%s", want, out)
-		}
-	}
-	if strings.Contains(out, "session") {
-		t.Error("opened without -keys")
-	}
-
-	out = mustRun(t, cmdInspect, "-keys", keys, "-now", keysT0.Format(time.RFC3339), base64.StdEncoding.EncodeToString(ticket))
-	for _, want := range []string{"key 1 of", "active", "TLS 1.3 (0x0304)", "0x1301", `"example.com"`, `"h2"`, "REDACTED (32 bytes", "REDACTED (11 bytes"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
-	if strings.Contains(out, secretHex) || strings.Contains(out, appDataHex) || strings.Contains(out, "tenant=blue") {
-		t.Errorf("secrets printed without -show-secrets:\n%s", out)
-	}
-
-	raw := filepath.Join(dir, "ticket.bin")
-	if err := os.WriteFile(raw, ticket, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out = mustRun(t, cmdInspect, "-keys", keys, "--show-secrets", "-in", raw)
-	if !strings.Contains(out, secretHex) || !strings.Contains(out, appDataHex) {
-		t.Errorf("-show-secrets does not print the secrets:\n%s", out)
-	}
-
-	// The wrong keys, a tampered ticket, and garbage are refused.
-	if code, _, errOut := runCmd(t, cmdInspect, "-keys", other, hex.EncodeToString(ticket)); code != 1 || !strings.Contains(errOut, "no key of") {
-		t.Errorf("wrong keys: exit %d, %q", code, errOut)
-	}
-	tampered := bytes.Clone(ticket)
-	tampered[len(tampered)-1] ^= 1
-	if code, _, errOut := runCmd(t, cmdInspect, "-keys", keys, hex.EncodeToString(tampered)); code != 1 || !strings.Contains(errOut, "does not open") {
-		t.Errorf("tampered: exit %d, %q", code, errOut)
-	}
-	if code, _, _ := runCmd(t, cmdInspect, "zz-not-a-ticket"); code != 1 {
-		t.Errorf("garbage: exit %d", code)
 	}
 }
 

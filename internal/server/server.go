@@ -20,8 +20,8 @@ import (
 
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/engine/tlsadapter"
-	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/internal/selfsigned"
+	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/status"
 )
 
@@ -207,8 +207,8 @@ func (s *Server) connConfig(rec *Handshake, mu *sync.Mutex) *tls.Config {
 			mu.Lock()
 			rec.TicketsSent++
 			rec.IssuedSize = len(t)
-			if st, perr := format.ParseSealedTicket(t); perr == nil {
-				rec.IssuedKey = fmt.Sprintf("%x", st.KeyName)
+			if h, perr := seal.ParseHeader(t); perr == nil {
+				rec.IssuedKey = h.KeyName.String()
 			}
 			mu.Unlock()
 		}

@@ -144,11 +144,11 @@ func mustResume(t *testing.T, nd *node, ticket []byte, want status.Status) {
 // keyName returns the key name of a sealed ticket.
 func keyName(t *testing.T, ticket []byte) [16]byte {
 	t.Helper()
-	st, err := format.ParseSealedTicket(ticket)
+	h, err := seal.ParseHeader(ticket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st.KeyName
+	return h.KeyName
 }
 
 func entry(t *testing.T, p seal.Phases) keyfile.KeyEntry {

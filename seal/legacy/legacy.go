@@ -16,6 +16,11 @@
 //	    opaque mac[32];             /* HMAC-SHA256 of key_name, iv, encrypted_state */
 //	} ticket;
 //
+// encrypted_state takes what the fixed-size fields leave, and must be a
+// whole, non-zero number of AES blocks; a ticket is at most 2^16-1 bytes,
+// the most a TLS ticket field carries. This package's parser is the only
+// one of the layout in this module.
+//
 // The key is AES-128-CBC or AES-256-CBC, by the length of [Key.AESKey], and
 // the HMAC key is 16 or 32 bytes. [Opener.Open] finds the key by its name in
 // a map, verifies the HMAC in constant time before it decrypts anything,
@@ -79,17 +84,14 @@ const (
 	nameSize = KeyNameSize
 	ivSize   = aes.BlockSize
 	macSize  = sha256.Size
-
-	// minTicketSize is a ticket with one block of encrypted state.
-	minTicketSize = nameSize + ivSize + aes.BlockSize + macSize
 )
 
 // Errors returned by [Opener.Open]. They never contain key bytes, ticket
 // bytes or session secrets. A server should treat them all the same way:
 // ignore the ticket and make a full handshake.
 var (
-	// ErrMalformed means a ticket is too short, or its encrypted part is
-	// not a whole number of AES blocks.
+	// ErrMalformed means a ticket is too short or longer than 2^16-1
+	// bytes, or its encrypted part is not a whole number of AES blocks.
 	ErrMalformed = errors.New("legacy: malformed ticket")
 
 	// ErrUnknownKey means no key has the ticket's key name.
@@ -210,23 +212,22 @@ func allEqual(b []byte) bool {
 // [ErrSession]; see [Session] for what the caller must still check. The
 // ticket is not modified.
 func (o *Opener) Open(ticket []byte) (*Session, error) {
-	if len(ticket) < minTicketSize || (len(ticket)-nameSize-ivSize-macSize)%aes.BlockSize != 0 {
+	var t rawTicket
+	if !t.unmarshal(ticket) {
 		return nil, ErrMalformed
 	}
-	k, ok := o.keys[[nameSize]byte(ticket[:nameSize])]
+	k, ok := o.keys[t.keyName]
 	if !ok {
 		return nil, ErrUnknownKey
 	}
-	body, tag := ticket[:len(ticket)-macSize], ticket[len(ticket)-macSize:]
 	mac := hmac.New(sha256.New, k.hmacKey.b)
-	mac.Write(body)
-	if !hmac.Equal(mac.Sum(nil), tag) {
+	mac.Write(t.macInput)
+	if !hmac.Equal(mac.Sum(nil), t.mac) {
 		return nil, ErrAuth
 	}
-	iv, encrypted := body[nameSize:nameSize+ivSize], body[nameSize+ivSize:]
-	plaintext := make([]byte, len(encrypted))
+	plaintext := make([]byte, len(t.encrypted))
 	defer clear(plaintext)
-	cipher.NewCBCDecrypter(k.block, iv).CryptBlocks(plaintext, encrypted)
+	cipher.NewCBCDecrypter(k.block, t.iv).CryptBlocks(plaintext, t.encrypted)
 	n, ok := unpad(plaintext)
 	if !ok {
 		return nil, ErrSession

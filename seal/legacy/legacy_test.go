@@ -161,6 +161,7 @@ func TestOpenErrors(t *testing.T) {
 		{"empty", nil, ErrMalformed},
 		{"short", good[:79], ErrMalformed},
 		{"not-blocks", good[:len(good)-1], ErrMalformed},
+		{"longer-than-2^16-1", append(bytes.Clone(good), make([]byte, maxTicketSize/16*16)...), ErrMalformed},
 		{"unknown-key", append([]byte{9}, good[1:]...), ErrUnknownKey},
 		{"truncated-block", good[:len(good)-16], ErrAuth},
 		{"other-hmac-key", seal(t, other, pkcs7(defaultSession().encode(t))), ErrAuth},
