@@ -415,6 +415,14 @@ func FuzzOpen(f *testing.F) {
 		if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnknownKey) && !errors.Is(err, ErrAuth) && !errors.Is(err, ErrSession) {
 			t.Fatalf("Open error %v", err)
 		}
+		// OpenTicket agrees with Open, and its state is a valid one.
+		st, name, terr := o.OpenTicket(ticket)
+		if (terr == nil) != (err == nil) || (st == nil) != (terr != nil) || (name == nil) != (terr != nil) {
+			t.Fatalf("OpenTicket = %v, %x, %v; Open = %v", st, name, terr, err)
+		}
+		if st != nil && !bytes.Equal(st.Secret, s.MasterSecret) {
+			t.Fatal("OpenTicket's secret differs from Open's")
+		}
 	})
 }
 
