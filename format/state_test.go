@@ -2,10 +2,12 @@ package format
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -308,7 +310,56 @@ func FuzzParseState(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		checkParse(t, in, ParseState, nil)
+		// ParseStateInto accepts exactly what ParseState accepts, with the
+		// same fields, and leaves the zero State on error.
+		want, werr := ParseState(in)
+		var got State
+		got.Version = 1 // overwritten either way
+		err := ParseStateInto(&got, in)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("ParseStateInto error %v, ParseState error %v", err, werr)
+		}
+		if err != nil && !reflect.DeepEqual(got, State{}) {
+			t.Fatalf("ParseStateInto left %v on error", got)
+		}
+		if err == nil && !reflect.DeepEqual(got, *want) {
+			t.Fatalf("ParseStateInto = %v, ParseState = %v", got, *want)
+		}
 	})
+}
+
+// TestStateAuthenticatedAt: the optional trailing authenticated_at is
+// written only when set, round-trips, and must be after 1970 and no later
+// than created_at; a state without it still parses (the evolution rule).
+func TestStateAuthenticatedAt(t *testing.T) {
+	created := time.UnixMilli(1_700_000_000_000).UTC()
+	s := &State{Version: VersionTLS13, CipherSuite: 0x1301, Secret: []byte("k"), CreatedAt: created}
+	without, err := s.Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AuthenticatedAt = created.Add(-time.Hour)
+	with, err := s.Append(nil)
+	if err != nil || len(with) != len(without)+8 || !bytes.Equal(with[:len(without)], without) {
+		t.Fatalf("Append with AuthenticatedAt = %x, %v", with, err)
+	}
+	got, err := ParseState(with)
+	if err != nil || !got.AuthenticatedAt.Equal(s.AuthenticatedAt) {
+		t.Fatalf("ParseState = %v, %v", got, err)
+	}
+	if got, err := ParseState(without); err != nil || !got.AuthenticatedAt.IsZero() {
+		t.Fatalf("ParseState of a state from before the field = %v, %v", got, err)
+	}
+	for name, at := range map[string]uint64{"zero": 0, "after created_at": uint64(created.UnixMilli()) + 1} {
+		bad := binary.BigEndian.AppendUint64(bytes.Clone(without), at)
+		if _, err := ParseState(bad); !errors.Is(err, ErrMalformed) {
+			t.Errorf("authenticated_at %s: %v, want ErrMalformed", name, err)
+		}
+	}
+	s.AuthenticatedAt = created.Add(time.Second)
+	if _, err := s.Append(nil); !errors.Is(err, ErrMalformed) {
+		t.Errorf("Append with AuthenticatedAt after CreatedAt: %v", err)
+	}
 }
 
 // TestStateEmbeddedOnly checks that a state whose secret lives in the host
