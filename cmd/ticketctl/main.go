@@ -6,7 +6,6 @@
 //	                  through the decision paths, with a readable trace
 //	ticketctl serve   run a TLS server with the engine: one log line per
 //	                  handshake, counters on exit and through expvar
-//	ticketctl bench   run the benchmark suite and print a table
 //	ticketctl keygen, rotate, inspect, export, import, keypair
 //	                  manage ticket keys and fleet key bundles
 package main
@@ -40,8 +39,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
-	case "bench":
-		return bench(args[1:], stdout, stderr)
 	case "keygen":
 		return cmdKeygen(args[1:], stdout, stderr)
 	case "rotate":
@@ -73,7 +70,6 @@ commands:
          including a key rotation
   serve  run a TLS server with the engine, logging one line per handshake
          (ticketctl serve -h for its flags)
-  bench  run the benchmark suite and print a table (ticketctl bench -h)
 
 key management (each with -h for its flags):
   keygen   write a new key file (tlsticket, nginx or HAProxy format)
