@@ -93,6 +93,14 @@ type Config struct {
 	// 8.3). Zero means resumption.DefaultFreshnessWindow (10 s).
 	FreshnessWindow time.Duration
 
+	// MaxClockSkew is the largest difference allowed between the clock of
+	// any server of the fleet and true time. It bounds how far in the future
+	// a ticket's creation time may be, and it lengthens each 0-RTT replay
+	// record by twice its value (see resumption.ReplayTTL), so that a server
+	// whose clock is behind cannot accept a ClientHello another accepted.
+	// Zero means the MaxClockSkew constant (1 minute).
+	MaxClockSkew time.Duration
+
 	// SingleUseTickets makes every ticket good for one resumption only (RFC
 	// 8446, Section 8.1), recorded in ReplayStore, which is then required.
 	// A ticket seen before, or a store that cannot answer, gives a full
@@ -152,6 +160,7 @@ type Engine struct {
 	decCB        func(*format.State, []byte, status.Status) status.Return
 	replay       resumption.ReplayStore
 	window       time.Duration
+	skew         time.Duration
 	pskOnly      bool
 	singleUse    bool
 	log          *slog.Logger
@@ -214,6 +223,7 @@ func New(cfg *Config) (*Engine, error) {
 		decCB:        cfg.DecryptTicket,
 		replay:       cfg.ReplayStore,
 		window:       cfg.FreshnessWindow,
+		skew:         cfg.MaxClockSkew,
 		pskOnly:      cfg.AllowPSKOnly,
 		singleUse:    cfg.SingleUseTickets,
 		log:          cfg.Logger,
@@ -224,6 +234,9 @@ func New(cfg *Config) (*Engine, error) {
 	}
 	if e.window <= 0 {
 		e.window = resumption.DefaultFreshnessWindow
+	}
+	if e.skew <= 0 {
+		e.skew = MaxClockSkew
 	}
 	if len(e.binding) > 255 {
 		return nil, errors.New("engine: binding longer than 255 bytes")

@@ -288,7 +288,7 @@ func (e *Engine) check(version uint16, c *ConnInfo, s *format.State) error {
 	switch {
 	case s.Version != version:
 		return ErrVersionMismatch
-	case s.CreatedAt.After(now.Add(MaxClockSkew)):
+	case s.CreatedAt.After(now.Add(e.skew)):
 		return ErrNotYetValid
 	case !now.Before(s.Expires()):
 		return ErrExpired

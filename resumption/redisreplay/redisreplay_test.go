@@ -31,7 +31,7 @@ const boundSlack = time.Second
 
 func newStore(t *testing.T, srv *redistest.Server, prefix string) *redisreplay.Store {
 	t.Helper()
-	return redisreplay.New(srv.NewClient(t), redisreplay.Options{Prefix: prefix, Timeout: testTimeout})
+	return mustNew(t, srv.NewClient(t), redisreplay.Options{Prefix: prefix, Timeout: testTimeout})
 }
 
 func mustCheck(t *testing.T, s resumption.ReplayStore, key string, ttl time.Duration, want bool) {
@@ -94,7 +94,7 @@ func redisKey(prefix, key string) string {
 func TestExpiry(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.NewClient(t)
-	s := redisreplay.New(client, redisreplay.Options{Prefix: "exp:", Timeout: testTimeout})
+	s := mustNew(t, client, redisreplay.Options{Prefix: "exp:", Timeout: testTimeout})
 	const ttl = 200 * time.Millisecond
 	mustCheck(t, s, "short", ttl, true)
 	mustCheck(t, s, "short", ttl, false)
@@ -156,9 +156,9 @@ func TestOneRoundTrip(t *testing.T) {
 	if err := client.Ping(t.Context()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	hook := &countingHook{}
+	s := mustNew(t, client, redisreplay.Options{Prefix: "rt:", Timeout: testTimeout})
+	hook := &countingHook{} // after New, which reads the eviction policy
 	client.AddHook(hook)
-	s := redisreplay.New(client, redisreplay.Options{Prefix: "rt:", Timeout: testTimeout})
 
 	const checks = 10
 	for i := range checks {
@@ -225,7 +225,7 @@ func TestUnreachable(t *testing.T) {
 	l.Close() // nothing listens there now
 	client := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { client.Close() })
-	s := redisreplay.New(client, redisreplay.Options{Timeout: testTimeout})
+	s := mustNew(t, client, redisreplay.Options{Timeout: testTimeout, AssumeNoEviction: true})
 	fresh, err := s.CheckAndStore(t.Context(), []byte("k"), time.Minute)
 	if fresh || !errors.Is(err, redisreplay.ErrUnavailable) || !strings.HasPrefix(err.Error(), "redisreplay: ") {
 		t.Errorf("CheckAndStore = %v, %v; want false, ErrUnavailable", fresh, err)
@@ -245,7 +245,7 @@ func TestPrefixIsolation(t *testing.T) {
 func TestDefaultPrefix(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.NewClient(t)
-	s := redisreplay.New(client, redisreplay.Options{})
+	s := mustNew(t, client, redisreplay.Options{})
 	mustCheck(t, s, "k", time.Minute, true)
 	n, err := client.Exists(t.Context(), redisKey(redisreplay.DefaultPrefix, "k")).Result()
 	if err != nil || n != 1 {
@@ -270,7 +270,7 @@ func TestInvalidTTL(t *testing.T) {
 	t.Cleanup(func() { client.Close() })
 	hook := &countingHook{}
 	client.AddHook(hook)
-	s := redisreplay.New(client, redisreplay.Options{})
+	s := mustNew(t, client, redisreplay.Options{AssumeNoEviction: true})
 	for _, ttl := range []time.Duration{0, -time.Second} {
 		fresh, err := s.CheckAndStore(t.Context(), []byte("k"), ttl)
 		if fresh || !errors.Is(err, resumption.ErrInvalidTTL) {
@@ -289,5 +289,15 @@ func TestNewNilClientPanics(t *testing.T) {
 			t.Errorf("panic = %q, want a redisreplay internal error", msg)
 		}
 	}()
-	redisreplay.New(nil, redisreplay.Options{})
+	redisreplay.New(t.Context(), nil, redisreplay.Options{})
+}
+
+// mustNew returns a Store, failing the test if New refuses the server.
+func mustNew(t *testing.T, client redis.UniversalClient, opts redisreplay.Options) *redisreplay.Store {
+	t.Helper()
+	s, err := redisreplay.New(t.Context(), client, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
