@@ -116,7 +116,7 @@ func TestReplayTTL(t *testing.T) {
 // ClientHello the later server finds fresh is still recorded.
 func TestReplayTTLCoversFleet(t *testing.T) {
 	const window, skew, step = 2 * time.Second, 3 * time.Second, 250 * time.Millisecond
-	x := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) // expected arrival
+	x := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)          // expected arrival
 	for ta := -window - skew; ta <= window+skew; ta += step { // true time of acceptance, from x
 		for da := -skew; da <= skew; da += step {
 			nowA := x.Add(ta + da)
