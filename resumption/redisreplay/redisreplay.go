@@ -160,44 +160,66 @@ func New(ctx context.Context, client redis.UniversalClient, opts Options) (*Stor
 		s.checkInterval = DefaultPolicyCheckInterval
 	}
 	if s.checkPolicy {
-		if err := s.readPolicy(ctx); err != nil {
-			return nil, err
+		verdict, err := s.readPolicy(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrPolicyUnknown, err)
 		}
+		if verdict != nil {
+			return nil, verdict
+		}
+		s.setPolicy(nil)
 	}
 	return s, nil
 }
 
-// readPolicy reads maxmemory-policy, records the result for later checks
-// and schedules the next reading.
-func (s *Store) readPolicy(ctx context.Context) error {
+// readPolicy reads maxmemory-policy. It returns the policy's verdict (nil,
+// or an error wrapping ErrEvictionPolicy or ErrPolicyUnknown) and, apart,
+// an error if Redis did not answer at all.
+func (s *Store) readPolicy(ctx context.Context) (verdict, err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	cmd := redis.NewMapStringStringCmd(ctx, "config", "get", "maxmemory-policy")
-	var err error
-	if perr := s.process(ctx, cmd); perr != nil {
-		err = fmt.Errorf("%w: %w", ErrPolicyUnknown, perr)
-	} else if policy, ok := cmd.Val()["maxmemory-policy"]; !ok {
-		err = ErrPolicyUnknown
-	} else if policy != safePolicy {
-		err = fmt.Errorf("%w (it is %q)", ErrEvictionPolicy, policy)
+	err = s.process(ctx, cmd)
+	var reply redis.Error
+	switch policy, ok := cmd.Val()["maxmemory-policy"]; {
+	case errors.As(err, &reply):
+		// An error reply: CONFIG is renamed away or forbidden (NOPERM).
+		return fmt.Errorf("%w: %w", ErrPolicyUnknown, err), nil
+	case err != nil:
+		return nil, err
+	case !ok:
+		return ErrPolicyUnknown, nil
+	case policy != safePolicy:
+		return fmt.Errorf("%w (it is %q)", ErrEvictionPolicy, policy), nil
 	}
-	s.policyErr.Store(&err)
-	s.nextCheck.Store(time.Now().Add(s.checkInterval).UnixNano())
-	return err
+	return nil, nil
 }
 
-// policy returns the error of the last policy reading, reading it again
+// policy returns the verdict of the last policy reading, reading it again
 // first if it is due. Of concurrent callers, one reads; the others use the
-// last result.
+// last verdict. A reading that gets no answer keeps the last verdict, fails
+// this check with ErrUnavailable, and is retried on the next check.
 func (s *Store) policy(ctx context.Context) error {
 	if !s.checkPolicy {
 		return nil
 	}
 	next := s.nextCheck.Load()
-	if time.Now().UnixNano() >= next && s.nextCheck.CompareAndSwap(next, next+int64(s.checkInterval)) {
-		return s.readPolicy(ctx)
+	if time.Now().UnixNano() < next || !s.nextCheck.CompareAndSwap(next, next+int64(s.checkInterval)) {
+		return *s.policyErr.Load()
 	}
-	return *s.policyErr.Load()
+	verdict, err := s.readPolicy(ctx)
+	if err != nil {
+		s.nextCheck.Store(next) // due again
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	s.setPolicy(verdict)
+	return verdict
+}
+
+// setPolicy records a verdict and schedules the next reading.
+func (s *Store) setPolicy(verdict error) {
+	s.policyErr.Store(&verdict)
+	s.nextCheck.Store(time.Now().Add(s.checkInterval).UnixNano())
 }
 
 // CheckAndStore implements [resumption.ReplayStore.CheckAndStore], RFC 8446,

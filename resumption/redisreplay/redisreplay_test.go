@@ -91,35 +91,6 @@ func redisKey(prefix, key string) string {
 	return prefix + hex.EncodeToString(sum[:16])
 }
 
-func TestExpiry(t *testing.T) {
-	srv := redistest.Start(t)
-	client := srv.NewClient(t)
-	s := mustNew(t, client, redisreplay.Options{Prefix: "exp:", Timeout: testTimeout})
-	const ttl = 200 * time.Millisecond
-	mustCheck(t, s, "short", ttl, true)
-	mustCheck(t, s, "short", ttl, false)
-	pttl, err := client.PTTL(t.Context(), redisKey("exp:", "short")).Result()
-	if err != nil || pttl <= 0 || pttl > ttl {
-		t.Fatalf("PTTL = %v, %v; want in (0, %v]", pttl, err, ttl)
-	}
-	// Redis expires on its own, real clock: poll, bounded.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		fresh, err := s.CheckAndStore(t.Context(), []byte("short"), ttl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fresh {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("key still recorded 5s after a %v ttl", ttl)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	mustCheck(t, s, "short", ttl, false) // recorded again
-}
-
 // countingHook counts the commands a client sends.
 type countingHook struct {
 	mu        sync.Mutex
@@ -250,17 +221,6 @@ func TestDefaultPrefix(t *testing.T) {
 	n, err := client.Exists(t.Context(), redisKey(redisreplay.DefaultPrefix, "k")).Result()
 	if err != nil || n != 1 {
 		t.Errorf("key under DefaultPrefix: exists = %d, %v; want 1", n, err)
-	}
-}
-
-func TestUseOnce(t *testing.T) {
-	srv := redistest.Start(t)
-	s := newStore(t, srv, "once:")
-	for i, want := range []bool{true, false} {
-		first, err := resumption.UseOnce(t.Context(), s, []byte("ticket"), time.Hour)
-		if err != nil || first != want {
-			t.Errorf("use %d: UseOnce = %v, %v; want %v", i, first, err, want)
-		}
 	}
 }
 
