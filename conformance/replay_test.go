@@ -222,6 +222,65 @@ func TestReplayClockStepsBack(t *testing.T) {
 	}
 }
 
+// TestReplayStoreFull: at its cap the memory store fails closed. 0-RTT is
+// rejected and 1-RTT resumption goes on; a single-use ticket gets a full
+// handshake, with no abort. Both recover when the records expire: 0-RTT
+// records after the window plus twice the skew, single-use records after
+// the ticket's remaining lifetime.
+func TestReplayStoreFull(t *testing.T) {
+	const window, skew = 2 * time.Second, time.Second
+	clock := fakeclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	newFull := func(singleUse bool) *fleet {
+		store := resumption.NewMemoryStore(resumption.MemoryStoreConfig{Window: window, MaxEntries: 2, Time: clock.Now})
+		return newFleet(t, func() resumption.ReplayStore { return store }, func(c *engine.Config) {
+			c.FreshnessWindow, c.MaxClockSkew, c.SingleUseTickets = window, skew, singleUse
+			if singleUse {
+				c.MaxEarlyData = 0 // one record per resumption: the ticket's
+			}
+		}, clock.Now)
+	}
+	early, once := newFull(false), newFull(true)
+	clock.Advance(window) // the stores' startup window
+
+	t.Run("EarlyData", func(t *testing.T) {
+		for i := range 2 {
+			if sel := early.selectEarly(t, 0, early.earlyHello(t, 0)); !sel.EarlyData {
+				t.Fatalf("hello %d, store not full: 0-RTT rejected: %v", i, sel.EarlyDataErr)
+			}
+		}
+		if sel := early.selectEarly(t, 0, early.earlyHello(t, 0)); sel.EarlyData || !errors.Is(sel.EarlyDataErr, engine.ErrEarlyDataReplay) {
+			t.Fatalf("store full: early data %v (%v), want rejected as a possible replay", sel.EarlyData, sel.EarlyDataErr)
+		}
+		clock.Advance(window + 2*skew + time.Millisecond) // ReplayTTL of a hello on time
+		if sel := early.selectEarly(t, 0, early.earlyHello(t, 0)); !sel.EarlyData {
+			t.Fatalf("records expired: 0-RTT rejected: %v", sel.EarlyDataErr)
+		}
+	})
+	t.Run("SingleUse", func(t *testing.T) {
+		resume := func() engine.Selection {
+			t.Helper()
+			ch := once.earlyHello(t, 0)
+			sel, err := once.engines[0].SelectTLS13(context.Background(), ch)
+			if err != nil {
+				t.Fatalf("a full replay store must not abort the handshake: %v", err)
+			}
+			return sel
+		}
+		for i := range 2 {
+			if sel := resume(); !sel.Resumed {
+				t.Fatalf("ticket %d, store not full: not resumed (%v)", i, sel.Fallback)
+			}
+		}
+		if sel := resume(); sel.Resumed || !errors.Is(sel.Fallback, engine.ErrTicketReused) {
+			t.Fatalf("store full: resumed %v (%v), want a full handshake for ErrTicketReused", sel.Resumed, sel.Fallback)
+		}
+		clock.Advance(engine.DefaultLifetime) // the tickets' remaining lifetime
+		if sel := resume(); !sel.Resumed {
+			t.Fatalf("records expired: not resumed (%v)", sel.Fallback)
+		}
+	})
+}
+
 // TestReplayRedisDown: with Redis stopped mid-test, 0-RTT is rejected (the
 // store fails closed) and 1-RTT resumption goes on.
 func TestReplayRedisDown(t *testing.T) {

@@ -23,3 +23,7 @@ func FinishedKey(b *BinderKey) []byte { return b.finishedKey() }
 
 // HKDFLabel is the HkdfLabel encoder of RFC 8446, Section 7.1.
 var HKDFLabel = hkdfLabel
+
+// LiveLen returns the number of live records, after sweeping out the
+// expired ones.
+func (s *MemoryStore) LiveLen() int { return s.liveLen() }

@@ -373,11 +373,20 @@ func (s *MemoryStore) eighthExpiry() int64 {
 	return sample[n/8]
 }
 
-// Len returns the number of live records, RFC 8446, Section 8.2: the
-// store's fill level, for metrics. It first reclaims the expired records,
-// so it costs one pass over the table (about a millisecond per million
-// slots): call it at a metrics scrape rate, not per handshake.
+// Len returns the number of records the store holds: its fill level, for
+// metrics, RFC 8446, Section 8.2. It counts the expired records that the
+// incremental sweep has not reached yet, at most an eighth of the table
+// while records are being checked; they are reclaimed before the store
+// refuses a record for want of room. Len takes the store's lock briefly.
 func (s *MemoryStore) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.used
+}
+
+// liveLen sweeps out every expired record and returns the number of live
+// ones. It costs a pass over the table.
+func (s *MemoryStore) liveLen() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(s.now().UnixNano())
