@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -358,6 +359,28 @@ func BenchmarkMemoryStore(b *testing.B) {
 				b.Fatalf("call %d: %v, %v", i, fresh, err)
 			}
 		}
+	})
+	b.Run("NewRecordParallel", func(b *testing.B) {
+		// As NewRecord, from GOMAXPROCS goroutines sharing one store and
+		// one clock, to show what its single lock costs under contention.
+		var ticks atomic.Int64
+		base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+		s := resumption.NewMemoryStore(resumption.MemoryStoreConfig{Window: time.Nanosecond, Time: func() time.Time {
+			return time.Unix(0, base+ticks.Add(int64(ttl/live)))
+		}})
+		var goroutine atomic.Uint64
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			key := make([]byte, 32)
+			binary.BigEndian.PutUint64(key[8:], goroutine.Add(1))
+			for i := uint64(0); pb.Next(); i++ {
+				binary.BigEndian.PutUint64(key, i)
+				if _, err := s.CheckAndStore(context.Background(), key, ttl); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
 	})
 	b.Run("Replay", func(b *testing.B) {
 		s, _ := setup(b)
