@@ -5,20 +5,19 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"github.com/tlsticket/tlsticket/internal/redistest"
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tlsticket/tlsticket/internal/redistest"
 	"github.com/tlsticket/tlsticket/resumption"
 	"github.com/tlsticket/tlsticket/resumption/redisreplay"
+	"github.com/tlsticket/tlsticket/resumption/replaytest"
 )
 
 // testTimeout is Options.Timeout in tests: long enough for a loaded CI
@@ -56,33 +55,11 @@ func TestSharedAcrossStores(t *testing.T) {
 	mustCheck(t, a, "binder-2", time.Minute, false)
 }
 
+// TestConcurrentAcrossStores checks that of concurrent checks through two
+// Stores on one server, exactly one sees each key fresh.
 func TestConcurrentAcrossStores(t *testing.T) {
 	srv := redistest.Start(t)
-	stores := []*redisreplay.Store{newStore(t, srv, "conc:"), newStore(t, srv, "conc:")}
-	const goroutines, keys = 50, 20
-	var fresh [keys]atomic.Int32
-	var wg sync.WaitGroup
-	for g := range goroutines {
-		wg.Go(func() {
-			s := stores[g%len(stores)]
-			for k := range keys {
-				ok, err := s.CheckAndStore(t.Context(), fmt.Appendf(nil, "key-%d", k), time.Minute)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if ok {
-					fresh[k].Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for k := range fresh {
-		if n := fresh[k].Load(); n != 1 {
-			t.Errorf("key %d fresh %d times across %d goroutines, want 1", k, n, goroutines)
-		}
-	}
+	replaytest.TestConcurrent(t, newStore(t, srv, "conc:"), newStore(t, srv, "conc:"))
 }
 
 // redisKey is the key layout documented on Store.

@@ -129,15 +129,22 @@ func testExpiry(t *testing.T, h *harness) {
 	h.check(t, "long", time.Hour, false)
 }
 
-func testConcurrent(t *testing.T, h *harness) {
+func testConcurrent(t *testing.T, h *harness) { TestConcurrent(t, h.s) }
+
+// TestConcurrent checks 20 keys from 32 goroutines spread over stores
+// (which share one record, as a fleet's stores do): each key must be fresh
+// exactly once among them all.
+func TestConcurrent(t *testing.T, stores ...resumption.ReplayStore) {
+	t.Helper()
 	const goroutines, keys = 32, 20
 	var fresh [keys]atomic.Int32
 	var wg sync.WaitGroup
 	for g := range goroutines {
 		wg.Go(func() {
+			s := stores[g%len(stores)]
 			for i := range keys {
 				k := (i + g) % keys // goroutines start on different keys
-				ok, err := h.s.CheckAndStore(t.Context(), fmt.Appendf(nil, "key-%d", k), time.Minute)
+				ok, err := s.CheckAndStore(t.Context(), fmt.Appendf(nil, "key-%d", k), time.Minute)
 				if err != nil {
 					t.Error(err)
 					return
@@ -151,7 +158,7 @@ func testConcurrent(t *testing.T, h *harness) {
 	wg.Wait()
 	for k := range fresh {
 		if n := fresh[k].Load(); n != 1 {
-			t.Errorf("key %d fresh %d times across %d goroutines, want 1", k, n, goroutines)
+			t.Errorf("key %d fresh %d times across %d goroutines and %d stores, want 1", k, n, goroutines, len(stores))
 		}
 	}
 }
