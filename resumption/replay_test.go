@@ -98,8 +98,10 @@ func TestMemoryStoreFull(t *testing.T) {
 
 // TestMemoryStoreFullRecovers fills a store with records of spread
 // lifetimes, as single-use records are, and checks that it admits new
-// records again as they expire, at most about an eighth of the records'
-// spread later, and never holds more than its cap.
+// records again as they expire, and never holds more than its cap. The
+// store waits for a sampled eighth of its records to expire; the bound
+// here, half of them, leaves a margin that 64 random samples miss with
+// probability below 10^-9.
 func TestMemoryStoreFullRecovers(t *testing.T) {
 	const n = 4096
 	s, clock := newWarmStore(t, resumption.MemoryStoreConfig{MaxEntries: n})
@@ -126,7 +128,8 @@ func TestMemoryStoreFullRecovers(t *testing.T) {
 	// Step through time; count when the store admits again.
 	admitted := 0
 	var firstAdmit time.Duration
-	for elapsed := time.Duration(0); elapsed < 2*n*time.Second/8; elapsed += time.Second {
+	const bound = n / 2 * time.Second
+	for elapsed := time.Duration(0); elapsed < bound; elapsed += time.Second {
 		clock.Advance(time.Second)
 		if attempt() {
 			if admitted == 0 {
@@ -139,8 +142,8 @@ func TestMemoryStoreFullRecovers(t *testing.T) {
 		}
 	}
 	t.Logf("first admitted after %v; %d admitted", firstAdmit, admitted)
-	if admitted == 0 || firstAdmit > 2*n*time.Second/8 {
-		t.Errorf("first admitted after %v (%d admitted), want within %v", firstAdmit, admitted, 2*n*time.Second/8)
+	if admitted == 0 || !attempt() {
+		t.Errorf("%d admitted within %v of the first expiry, and not admitting at the end", admitted, bound)
 	}
 }
 
