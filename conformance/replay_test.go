@@ -198,10 +198,11 @@ func TestReplayAcrossSkewedFleet(t *testing.T) {
 
 // TestReplayClockStepsBack: one engine and a memory store; the engine's
 // wall clock steps back 3 s (an NTP step) after it accepted a 0-RTT
-// ClientHello. The store ages records on the real clock, as Redis does, and
-// expires the record that would have covered only the accepting instant's
-// window; the engine, its clock set back, finds the ClientHello fresh again.
-// The skew margin of resumption.ReplayTTL must cover the step.
+// ClientHello. The store is not given the engine's clock: it keeps the real
+// one and so measures elapsed time, as Redis does, and expires a record
+// that covers only the accepting instant's window; the engine, its clock
+// set back, finds the ClientHello fresh again. The skew margin of
+// resumption.ReplayTTL must cover the step.
 func TestReplayClockStepsBack(t *testing.T) {
 	const window, skew = time.Second, 3 * time.Second
 	wall := fakeclock.New(time.Now())
