@@ -145,3 +145,18 @@ func TestEvictionFlood(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyRecheckUnanswered: a re-reading of the policy that gets no
+// answer fails that check as unavailable, not as a policy error, and does
+// not change the verdict.
+func TestPolicyRecheckUnanswered(t *testing.T) {
+	srv := redistest.Start(t)
+	s := mustNew(t, srv.NewClient(t), redisreplay.Options{Timeout: testTimeout, PolicyCheckInterval: time.Nanosecond})
+	mustCheck(t, s, "before", time.Minute, true)
+	srv.Stop()
+	fresh, err := s.CheckAndStore(t.Context(), []byte("after"), time.Minute)
+	if fresh || !errors.Is(err, redisreplay.ErrUnavailable) ||
+		errors.Is(err, redisreplay.ErrPolicyUnknown) || errors.Is(err, redisreplay.ErrEvictionPolicy) {
+		t.Errorf("CheckAndStore with the server gone = %v, %v; want false, ErrUnavailable alone", fresh, err)
+	}
+}
