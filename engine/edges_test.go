@@ -266,3 +266,32 @@ func TestTicketIssuerAppData(t *testing.T) {
 		t.Errorf("third ticket's app data %q, err %v", d.Session.AppData, err)
 	}
 }
+
+// TestLifetimeClampedToKey: a ticket's advertised lifetime never outlives
+// the key that sealed it: the Keyring of a schedule whose sealing key
+// retires in 30 minutes gives 2-hour tickets a 30-minute lifetime.
+func TestLifetimeClampedToKey(t *testing.T) {
+	clock := newFakeClock()
+	now := clock.Now()
+	sched, err := seal.NewSchedule(seal.ScheduledKey{Key: testKey(t, "k"), Phases: seal.Phases{
+		Announce: now.Add(-2 * time.Hour), Activate: now.Add(-time.Hour),
+		DecryptOnly: now.Add(10 * time.Minute), Retire: now.Add(30 * time.Minute),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := sched.RingAt(now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(&Config{Keys: seal.NewKeyring(ring), Time: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []uint16{format.VersionTLS12, format.VersionTLS13} {
+		iss, err := e.Issue(testSession(v), nonceFor(v, 0))
+		if err != nil || iss.Lifetime != 30*60 {
+			t.Errorf("%s: lifetime %d, %v; want 1800 (the key retires then)", versionLabel(v), iss.Lifetime, err)
+		}
+	}
+}
