@@ -295,3 +295,51 @@ func TestLifetimeClampedToKey(t *testing.T) {
 		}
 	}
 }
+
+// plainKeys hides the SealedSize of a Keyring, as a Keys of another
+// implementation (a KMS) would not have it.
+type plainKeys struct{ k *seal.Keyring }
+
+func (p plainKeys) Seal(dst, pt, ad []byte) ([]byte, error) { return p.k.Seal(dst, pt, ad) }
+func (p plainKeys) OpenKey(dst, tk, ad []byte) ([]byte, seal.Opened, error) {
+	return p.k.OpenKey(dst, tk, ad)
+}
+
+// TestIssueWithoutSealedSize: Issue seals into the message in place when
+// the Keys know the sealed size, and appends otherwise; both give the same
+// message around the ticket, and the ticket opens.
+func TestIssueWithoutSealedSize(t *testing.T) {
+	keys := seal.NewKeyring(testRing(t, testKey(t, "k")))
+	for _, k := range []Keys{keys, plainKeys{keys}} {
+		e, err := New(&Config{Keys: k, MaxEarlyData: 1024})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []uint16{format.VersionTLS12, format.VersionTLS13} {
+			iss, err := e.Issue(testSession(v), nonceFor(v, 3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			if v == format.VersionTLS12 {
+				m, err := format.ParseNewSessionTicketTLS12(iss.Message)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = m.Ticket
+			} else {
+				m, err := format.ParseNewSessionTicketTLS13(iss.Message)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = m.Ticket
+			}
+			if !bytes.Equal(got, iss.Ticket) {
+				t.Errorf("%T %s: the message carries another ticket", k, versionLabel(v))
+			}
+			if d, err := e.Open(conn(v), true, iss.Ticket); err != nil || !d.Resumed {
+				t.Errorf("%T %s: resumed %v, %v", k, versionLabel(v), d.Resumed, err)
+			}
+		}
+	}
+}

@@ -61,6 +61,10 @@ func (k *Keyring) OpenKey(dst, ticket, additionalData []byte) ([]byte, Opened, e
 
 // String returns "seal.Keyring{" followed by [Ring.String] of the current
 // Ring. It never contains key bytes.
+// SealedSize returns the length of the ticket that Seal makes now of a
+// plaintext of n bytes.
+func (k *Keyring) SealedSize(n int) int { return k.Load().SealedSize(n) }
+
 // SealDeadline returns when the key that seals now retires and stops opening
 // tickets, if the current Ring was made from a [Schedule] (as a [Rotator]'s
 // are), or the zero Time. A ticket sealed now cannot be opened after it, so

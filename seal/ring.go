@@ -233,6 +233,12 @@ func (r *Ring) Seal(dst, plaintext, additionalData []byte) ([]byte, error) {
 	return ret, nil
 }
 
+// SealedSize returns the length of the ticket that [Ring.Seal] makes of a
+// plaintext of n bytes: header, nonce, ciphertext and tag.
+func (r *Ring) SealedSize(n int) int {
+	return HeaderSize + r.keys[0].aead.NonceSize() + n + tagSize
+}
+
 // Open authenticates and decrypts ticket with the ring key it names, and
 // appends the plaintext to dst, returning the updated slice. It is
 // [Ring.OpenKey] without the [Opened] report.
