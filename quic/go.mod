@@ -1,0 +1,16 @@
+module github.com/tlsticket/tlsticket/quic
+
+go 1.26.0
+
+replace github.com/tlsticket/tlsticket => ../
+
+require (
+	github.com/quic-go/quic-go v0.65.0
+	github.com/tlsticket/tlsticket v0.0.0-00010101000000-000000000000
+)
+
+require (
+	golang.org/x/crypto v0.59.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)

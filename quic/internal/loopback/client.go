@@ -1,0 +1,124 @@
+package loopback
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/quic-go/quic-go"
+)
+
+// Result is the outcome of one [Exchange].
+type Result struct {
+	// Resumed reports whether the handshake resumed a session.
+	Resumed bool
+	// Used0RTT reports whether the server accepted the 0-RTT data.
+	Used0RTT bool
+	// Reply is the server's answer.
+	Reply string
+	// Local is the client's UDP address for the connection.
+	Local string
+}
+
+// Exchange dials addr with quic-go (0-RTT when tlsConf's session cache holds
+// a ticket that allows it), sends payload on one stream, in 0-RTT if it
+// can, and reads the reply. If the server rejects 0-RTT, payload is sent
+// again once the handshake completes. The connection is closed on return.
+func Exchange(ctx context.Context, addr string, tlsConf *tls.Config, conf *quic.Config, payload string) (Result, error) {
+	conn, err := quic.DialAddrEarly(ctx, addr, tlsConf, conf)
+	if err != nil {
+		return Result{}, fmt.Errorf("loopback: dial: %w", err)
+	}
+	defer conn.CloseWithError(0, "")
+	res := Result{Local: conn.LocalAddr().String()}
+	reply, err := request(conn, payload)
+	if errors.Is(err, quic.Err0RTTRejected) {
+		if conn, err = conn.NextConnection(ctx); err != nil {
+			return res, fmt.Errorf("loopback: after 0-RTT rejection: %w", err)
+		}
+		reply, err = request(conn, payload)
+	}
+	if err != nil {
+		return res, fmt.Errorf("loopback: request: %w", err)
+	}
+	select {
+	case <-conn.HandshakeComplete():
+	case <-ctx.Done():
+		return res, ctx.Err()
+	}
+	cs := conn.ConnectionState()
+	res.Resumed, res.Used0RTT, res.Reply = cs.TLS.DidResume, cs.Used0RTT, reply
+	return res, nil
+}
+
+func request(conn *quic.Conn, payload string) (string, error) {
+	str, err := conn.OpenStream()
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.WriteString(str, payload); err != nil {
+		return "", err
+	}
+	if err := str.Close(); err != nil {
+		return "", err
+	}
+	reply, err := io.ReadAll(io.LimitReader(str, maxRequest))
+	return string(reply), err
+}
+
+// SessionCache is a tls.ClientSessionCache that signals each stored ticket,
+// so that a caller can wait for the ticket of a connection before the next
+// one. It can also be pinned: it then keeps handing out one session and
+// ignores new ones, so that several clients present the same ticket.
+type SessionCache struct {
+	mu     sync.Mutex
+	states map[string]*tls.ClientSessionState
+	pinned bool
+	stored chan struct{}
+}
+
+// NewSessionCache returns an empty cache.
+func NewSessionCache() *SessionCache {
+	return &SessionCache{states: make(map[string]*tls.ClientSessionState), stored: make(chan struct{}, 64)}
+}
+
+// Get implements tls.ClientSessionCache.
+func (c *SessionCache) Get(key string) (*tls.ClientSessionState, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.states[key]
+	return s, ok
+}
+
+// Put implements tls.ClientSessionCache.
+func (c *SessionCache) Put(key string, cs *tls.ClientSessionState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pinned || cs == nil {
+		return
+	}
+	c.states[key] = cs
+	select {
+	case c.stored <- struct{}{}:
+	default:
+	}
+}
+
+// Stored is signalled once for each session stored.
+func (c *SessionCache) Stored() <-chan struct{} { return c.stored }
+
+// Clone returns a cache holding the same sessions, pinned: it ignores new
+// tickets. Clients given clones of one cache present the same ticket.
+func (c *SessionCache) Clone() *SessionCache {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := NewSessionCache()
+	for k, v := range c.states {
+		n.states[k] = v
+	}
+	n.pinned = true
+	return n
+}

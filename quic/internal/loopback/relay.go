@@ -1,0 +1,160 @@
+package loopback
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// maxDatagram is larger than any QUIC datagram quic-go sends.
+const maxDatagram = 1 << 16
+
+// Relay forwards UDP datagrams between clients and one server, each client
+// through its own upstream socket, and records each client's first flight:
+// the datagrams it sent before the server's first answer (for a resuming
+// client, its Initial packets and its 0-RTT packets).
+type Relay struct {
+	// Addr is the address clients dial instead of the server's.
+	Addr *net.UDPAddr
+
+	pc     *net.UDPConn
+	server *net.UDPAddr
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	clients map[string]*upstream
+	closed  bool
+}
+
+type upstream struct {
+	conn    *net.UDPConn
+	answers bool // the server has answered: the first flight is over
+	flight  [][]byte
+}
+
+// NewRelay starts a relay on a loopback port in front of server.
+func NewRelay(server *net.UDPAddr) (*Relay, error) {
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, fmt.Errorf("loopback: relay: %w", err)
+	}
+	r := &Relay{Addr: pc.LocalAddr().(*net.UDPAddr), pc: pc, server: server, clients: make(map[string]*upstream)}
+	r.wg.Add(1)
+	go r.run()
+	return r, nil
+}
+
+func (r *Relay) run() {
+	defer r.wg.Done()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, from, err := r.pc.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		up, err := r.upstreamFor(from)
+		if err != nil {
+			continue
+		}
+		r.mu.Lock()
+		if !up.answers {
+			up.flight = append(up.flight, append([]byte(nil), buf[:n]...))
+		}
+		r.mu.Unlock()
+		up.conn.Write(buf[:n])
+	}
+}
+
+func (r *Relay) upstreamFor(client *net.UDPAddr) (*upstream, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if up, ok := r.clients[client.String()]; ok {
+		return up, nil
+	}
+	if r.closed {
+		return nil, net.ErrClosed
+	}
+	conn, err := net.DialUDP("udp", nil, r.server)
+	if err != nil {
+		return nil, err
+	}
+	up := &upstream{conn: conn}
+	r.clients[client.String()] = up
+	r.wg.Add(1)
+	go r.back(up, client)
+	return up, nil
+}
+
+// back forwards the server's datagrams for one client.
+func (r *Relay) back(up *upstream, client *net.UDPAddr) {
+	defer r.wg.Done()
+	buf := make([]byte, maxDatagram)
+	for {
+		n, err := up.conn.Read(buf)
+		if err != nil {
+			return
+		}
+		r.mu.Lock()
+		up.answers = true
+		r.mu.Unlock()
+		r.pc.WriteToUDP(buf[:n], client)
+	}
+}
+
+// FirstFlight returns the first flight recorded for the client whose local
+// address is client, or nil. Clients bound to the unspecified address are
+// found by port.
+func (r *Relay) FirstFlight(client string) [][]byte {
+	_, port, err := net.SplitHostPort(client)
+	if err != nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for addr, up := range r.clients {
+		if _, p, _ := net.SplitHostPort(addr); p == port {
+			return up.flight
+		}
+	}
+	return nil
+}
+
+// Close stops the relay.
+func (r *Relay) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	for _, up := range r.clients {
+		up.conn.Close()
+	}
+	r.mu.Unlock()
+	err := r.pc.Close()
+	r.wg.Wait()
+	return err
+}
+
+// ErrNoAnswer is returned by [Replay] when the server did not answer.
+var ErrNoAnswer = errors.New("loopback: the server did not answer the replayed flight")
+
+// Replay sends flight to server from a new UDP socket, as an attacker who
+// captured it would, and waits up to wait for the server's first answer:
+// once the server has answered, it has processed the replayed ClientHello.
+func Replay(server *net.UDPAddr, flight [][]byte, wait time.Duration) error {
+	conn, err := net.DialUDP("udp", nil, server)
+	if err != nil {
+		return fmt.Errorf("loopback: replay: %w", err)
+	}
+	defer conn.Close()
+	for _, d := range flight {
+		if _, err := conn.Write(d); err != nil {
+			return fmt.Errorf("loopback: replay: %w", err)
+		}
+	}
+	conn.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, maxDatagram)
+	if _, err := conn.Read(buf); err != nil {
+		return fmt.Errorf("%w: %w", ErrNoAnswer, err)
+	}
+	return nil
+}
