@@ -43,6 +43,11 @@ var plaintextPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); retu
 // tickets of the connection. For TLS 1.2, s.Secret is the master secret and
 // nonce must be nil.
 func (e *Engine) Issue(s *format.State, nonce []byte) (*Issued, error) {
+	return e.issue(s, nonce, e.maxEarlyData)
+}
+
+// issue is Issue with the max_early_data_size of TLS 1.3 tickets.
+func (e *Engine) issue(s *format.State, nonce []byte, maxEarlyData uint32) (*Issued, error) {
 	var out Issued
 	s.CreatedAt = e.now()
 	s.Lifetime = e.lifetimeFor(s.Version)
@@ -59,7 +64,7 @@ func (e *Engine) Issue(s *format.State, nonce []byte) (*Issued, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.AgeAdd, s.MaxEarlyData, s.ExtendedMasterSecret = ageAdd, e.maxEarlyData, false
+		s.AgeAdd, s.MaxEarlyData, s.ExtendedMasterSecret = ageAdd, maxEarlyData, false
 		out.AgeAdd = ageAdd
 	default:
 		return nil, ErrVersion
