@@ -2,11 +2,17 @@ package quic_test
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tlsticket/tlsticket/engine"
+	"github.com/tlsticket/tlsticket/engine/tlsadapter"
 	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/quic/internal/loopback"
 	"github.com/tlsticket/tlsticket/resumption"
@@ -91,21 +97,11 @@ func exchange(t *testing.T, id *loopback.Identity, cache *loopback.SessionCache,
 	return res
 }
 
-// firstTicket runs a full handshake against addr and waits for its ticket.
+// firstTicket runs a full handshake against addr, which stores a ticket.
 func firstTicket(t *testing.T, id *loopback.Identity, cache *loopback.SessionCache, addr string) {
 	t.Helper()
 	if res := exchange(t, id, cache, addr, newPayload("full")); res.Resumed {
 		t.Fatal("the first handshake resumed")
-	}
-	waitTicket(t, cache)
-}
-
-func waitTicket(t *testing.T, cache *loopback.SessionCache) {
-	t.Helper()
-	select {
-	case <-cache.Stored():
-	case <-time.After(exchangeTimeout):
-		t.Fatal("no session ticket received")
 	}
 }
 
@@ -118,4 +114,66 @@ func countEarly(rs []loopback.Received) int {
 		}
 	}
 	return n
+}
+
+// earlyLog records the adapter's 0-RTT answers (Adapter.OnEarlyData) and
+// the sealed max_early_data_size of every resumed session.
+type earlyLog struct {
+	mu           sync.Mutex
+	answers      []error
+	maxEarlyData []uint32
+}
+
+func (l *earlyLog) install(a *tlsadapter.Adapter) {
+	a.OnEarlyData = func(_ tls.ConnectionState, err error) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.answers = append(l.answers, err)
+	}
+	a.OnDecision = func(_ tls.ConnectionState, d engine.Decision, _ error) {
+		if d.Resumed {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.maxEarlyData = append(l.maxEarlyData, d.Session.MaxEarlyData)
+		}
+	}
+}
+
+// last returns the last 0-RTT answer, and false if there was none.
+func (l *earlyLog) last() (error, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.answers) == 0 {
+		return nil, false
+	}
+	return l.answers[len(l.answers)-1], true
+}
+
+func (l *earlyLog) sealedMaxEarlyData() []uint32 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.maxEarlyData)
+}
+
+// wantAnswer checks the adapter's last 0-RTT answer: want nil for an
+// approval, or the reason for a refusal.
+func (l *earlyLog) wantAnswer(t *testing.T, want error) {
+	t.Helper()
+	got, ok := l.last()
+	if !ok {
+		t.Fatalf("the adapter was not asked about 0-RTT, want answer %v", want)
+	}
+	if (want == nil) != (got == nil) || !errors.Is(got, want) {
+		t.Fatalf("adapter's 0-RTT answer %v, want %v", got, want)
+	}
+}
+
+// nodeConfig is the configuration of a 0-RTT server sharing keys and store,
+// logging to log (if not nil).
+func nodeConfig(id *loopback.Identity, keys *seal.Keyring, store resumption.ReplayStore, log *earlyLog) loopback.NodeConfig {
+	cfg := loopback.NodeConfig{Identity: id, Keys: keys, ReplayStore: store, MaxEarlyData: 16384, Allow0RTT: true}
+	if log != nil {
+		cfg.Adjust = log.install
+	}
+	return cfg
 }

@@ -26,8 +26,15 @@ type Result struct {
 // Exchange dials addr with quic-go (0-RTT when tlsConf's session cache holds
 // a ticket that allows it), sends payload on one stream, in 0-RTT if it
 // can, and reads the reply. If the server rejects 0-RTT, payload is sent
-// again once the handshake completes. The connection is closed on return.
+// again once the handshake completes. If tlsConf's session cache is a
+// [SessionCache], Exchange waits for the connection's ticket. The
+// connection is closed on return.
 func Exchange(ctx context.Context, addr string, tlsConf *tls.Config, conf *quic.Config, payload string) (Result, error) {
+	cache, _ := tlsConf.ClientSessionCache.(*SessionCache)
+	var stored uint64
+	if cache != nil {
+		stored = cache.Stored()
+	}
 	conn, err := quic.DialAddrEarly(ctx, addr, tlsConf, conf)
 	if err != nil {
 		return Result{}, fmt.Errorf("loopback: dial: %w", err)
@@ -51,6 +58,12 @@ func Exchange(ctx context.Context, addr string, tlsConf *tls.Config, conf *quic.
 	}
 	cs := conn.ConnectionState()
 	res.Resumed, res.Used0RTT, res.Reply = cs.TLS.DidResume, cs.Used0RTT, reply
+	if cache != nil {
+		// The ticket follows the handshake, and may follow the reply.
+		if err := cache.WaitStored(ctx, stored); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
 }
 
@@ -69,20 +82,22 @@ func request(conn *quic.Conn, payload string) (string, error) {
 	return string(reply), err
 }
 
-// SessionCache is a tls.ClientSessionCache that signals each stored ticket,
-// so that a caller can wait for the ticket of a connection before the next
-// one. It can also be pinned: it then keeps handing out one session and
-// ignores new ones, so that several clients present the same ticket.
+// SessionCache is a tls.ClientSessionCache that counts the tickets it
+// stores, so that [Exchange] can wait for the ticket of a connection before
+// closing it. It can also be pinned: it then keeps handing out the sessions
+// it holds and ignores new ones, so that several clients present the same
+// ticket.
 type SessionCache struct {
 	mu     sync.Mutex
 	states map[string]*tls.ClientSessionState
 	pinned bool
-	stored chan struct{}
+	stored uint64
+	notify chan struct{} // closed and replaced on every Put
 }
 
 // NewSessionCache returns an empty cache.
 func NewSessionCache() *SessionCache {
-	return &SessionCache{states: make(map[string]*tls.ClientSessionState), stored: make(chan struct{}, 64)}
+	return &SessionCache{states: make(map[string]*tls.ClientSessionState), notify: make(chan struct{})}
 }
 
 // Get implements tls.ClientSessionCache.
@@ -101,14 +116,35 @@ func (c *SessionCache) Put(key string, cs *tls.ClientSessionState) {
 		return
 	}
 	c.states[key] = cs
-	select {
-	case c.stored <- struct{}{}:
-	default:
-	}
+	c.stored++
+	close(c.notify)
+	c.notify = make(chan struct{})
 }
 
-// Stored is signalled once for each session stored.
-func (c *SessionCache) Stored() <-chan struct{} { return c.stored }
+// Stored returns the number of sessions stored so far.
+func (c *SessionCache) Stored() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stored
+}
+
+// WaitStored waits until more than n sessions have been stored. A pinned
+// cache returns at once.
+func (c *SessionCache) WaitStored(ctx context.Context, n uint64) error {
+	for {
+		c.mu.Lock()
+		stored, pinned, notify := c.stored, c.pinned, c.notify
+		c.mu.Unlock()
+		if pinned || stored > n {
+			return nil
+		}
+		select {
+		case <-notify:
+		case <-ctx.Done():
+			return fmt.Errorf("loopback: no session ticket: %w", ctx.Err())
+		}
+	}
+}
 
 // Clone returns a cache holding the same sessions, pinned: it ignores new
 // tickets. Clients given clones of one cache present the same ticket.
