@@ -3,9 +3,12 @@ package loopback
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
+
+	"github.com/quic-go/quic-go/quicvarint"
 )
 
 // maxDatagram is larger than any QUIC datagram quic-go sends.
@@ -26,6 +29,13 @@ type Relay struct {
 	mu      sync.Mutex
 	clients map[string]*upstream
 	closed  bool
+	holding bool
+	held    []heldDatagram
+}
+
+type heldDatagram struct {
+	up *upstream
+	b  []byte
 }
 
 type upstream struct {
@@ -61,6 +71,10 @@ func (r *Relay) run() {
 		r.mu.Lock()
 		if !up.answers {
 			up.flight = append(up.flight, append([]byte(nil), buf[:n]...))
+		} else if r.holding && hasHandshake(buf[:n]) {
+			r.held = append(r.held, heldDatagram{up, append([]byte(nil), buf[:n]...)})
+			r.mu.Unlock()
+			continue
 		}
 		r.mu.Unlock()
 		up.conn.Write(buf[:n])
@@ -121,6 +135,27 @@ func (r *Relay) FirstFlight(client string) [][]byte {
 	return nil
 }
 
+// Hold makes the relay keep, until Release, every client datagram sent
+// after the client's first flight that holds a Handshake packet: a
+// resuming client's handshake then stays incomplete (its Finished is held)
+// while the server handles its Initial and 0-RTT packets.
+func (r *Relay) Hold() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.holding = true
+}
+
+// Release forwards the datagrams held since Hold, and stops holding.
+func (r *Relay) Release() {
+	r.mu.Lock()
+	held := r.held
+	r.holding, r.held = false, nil
+	r.mu.Unlock()
+	for _, d := range held {
+		d.up.conn.Write(d.b)
+	}
+}
+
 // Close stops the relay.
 func (r *Relay) Close() error {
 	r.mu.Lock()
@@ -157,4 +192,53 @@ func Replay(server *net.UDPAddr, flight [][]byte, wait time.Duration) error {
 		return fmt.Errorf("%w: %w", ErrNoAnswer, err)
 	}
 	return nil
+}
+
+// hasHandshake reports whether datagram d holds a QUIC version 1 Handshake
+// packet (long header type 2, RFC 9000, Section 17.2.4), walking the
+// coalesced long-header packets (Section 12.2). Header protection leaves
+// the type bits and the lengths in the clear (RFC 9001, Section 5.4.1).
+func hasHandshake(d []byte) bool {
+	for len(d) > 0 && d[0]&0x80 != 0 {
+		typ := d[0] & 0x30 >> 4
+		switch typ {
+		case 2:
+			return true
+		case 3: // Retry, from servers only
+			return false
+		}
+		p := 5        // first byte and version
+		for range 2 { // destination and source connection IDs
+			if p >= len(d) {
+				return false
+			}
+			p += 1 + int(d[p])
+		}
+		if typ == 0 { // Initial: token
+			n, l, err := parseVarint(d, p)
+			if err != nil {
+				return false
+			}
+			p += l + n
+		}
+		n, l, err := parseVarint(d, p)
+		if err != nil || p+l+n > len(d) {
+			return false
+		}
+		d = d[p+l+n:]
+	}
+	return false
+}
+
+// parseVarint parses the QUIC variable-length integer at d[p:] and returns
+// it as a length, and the bytes it took.
+func parseVarint(d []byte, p int) (int, int, error) {
+	if p >= len(d) {
+		return 0, 0, io.ErrUnexpectedEOF
+	}
+	v, l, err := quicvarint.Parse(d[p:])
+	if err != nil || v > uint64(len(d)) {
+		return 0, 0, io.ErrUnexpectedEOF
+	}
+	return int(v), l, nil
 }
