@@ -2,16 +2,12 @@ package quic_test
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/engine/tlsadapter"
 	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/quic/internal/loopback"
@@ -116,50 +112,16 @@ func countEarly(rs []loopback.Received) int {
 	return n
 }
 
-// earlyLog records the adapter's 0-RTT answers (Adapter.OnEarlyData) and
-// the sealed max_early_data_size of every resumed session.
-type earlyLog struct {
-	mu           sync.Mutex
-	answers      []error
-	maxEarlyData []uint32
-}
+// earlyLog is the adapter's 0-RTT log, with the tests' assertion.
+type earlyLog struct{ loopback.EarlyLog }
 
-func (l *earlyLog) install(a *tlsadapter.Adapter) {
-	a.OnEarlyData = func(_ tls.ConnectionState, err error) {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		l.answers = append(l.answers, err)
-	}
-	a.OnDecision = func(_ tls.ConnectionState, d engine.Decision, _ error) {
-		if d.Resumed {
-			l.mu.Lock()
-			defer l.mu.Unlock()
-			l.maxEarlyData = append(l.maxEarlyData, d.Session.MaxEarlyData)
-		}
-	}
-}
-
-// last returns the last 0-RTT answer, and false if there was none.
-func (l *earlyLog) last() (error, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.answers) == 0 {
-		return nil, false
-	}
-	return l.answers[len(l.answers)-1], true
-}
-
-func (l *earlyLog) sealedMaxEarlyData() []uint32 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.maxEarlyData)
-}
+func (l *earlyLog) install(a *tlsadapter.Adapter) { l.Install(a) }
 
 // wantAnswer checks the adapter's last 0-RTT answer: want nil for an
 // approval, or the reason for a refusal.
 func (l *earlyLog) wantAnswer(t *testing.T, want error) {
 	t.Helper()
-	got, ok := l.last()
+	got, ok := l.Last()
 	if !ok {
 		t.Fatalf("the adapter was not asked about 0-RTT, want answer %v", want)
 	}

@@ -26,7 +26,7 @@ func TestResumption(t *testing.T) {
 			t.Fatalf("resumption %d: resumed %v, 0-RTT %v; want 1-RTT resumption", i, res.Resumed, res.Used0RTT)
 		}
 	}
-	if _, asked := log.last(); asked {
+	if _, asked := log.Last(); asked {
 		t.Error("the adapter was asked about 0-RTT for tickets that do not allow it")
 	}
 }
@@ -104,7 +104,7 @@ func TestMaxEarlyDataIsQUICs(t *testing.T) {
 			if !res.Resumed || res.Used0RTT != tt.want0RTT {
 				t.Fatalf("resumed %v, 0-RTT %v; want resumed, 0-RTT %v", res.Resumed, res.Used0RTT, tt.want0RTT)
 			}
-			if got := log.sealedMaxEarlyData(); len(got) != 1 || got[0] != tt.wantSealed {
+			if got := log.SealedMaxEarlyData(); len(got) != 1 || got[0] != tt.wantSealed {
 				t.Fatalf("sealed max_early_data_size %v, want [%#x]", got, tt.wantSealed)
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/quic/internal/loopback"
 )
 
@@ -13,8 +14,8 @@ import (
 // 0-RTT request at most once (RFC 8446, Section 8; RFC 9001, Section 9.2).
 func TestReplayedFirstFlight(t *testing.T) {
 	id := newIdentity(t)
-	n := startNode(t, loopback.NodeConfig{Identity: id, Keys: testKeys(t), ReplayStore: testStore(),
-		MaxEarlyData: 16384, Allow0RTT: true})
+	var log earlyLog
+	n := startNode(t, nodeConfig(id, testKeys(t), testStore(), &log))
 	relay := startRelay(t, n)
 	cache := loopback.NewSessionCache()
 	firstTicket(t, id, cache, relay.Addr.String())
@@ -37,6 +38,9 @@ func TestReplayedFirstFlight(t *testing.T) {
 		t.Fatalf("the 0-RTT request reached the application %d times (%d in 0-RTT) after a replay of its %d-datagram first flight: %+v",
 			len(got), countEarly(got), len(flight), got)
 	}
+	// The replayed ClientHello was whole: the server resumed its ticket
+	// and refused its 0-RTT.
+	log.wantAnswer(t, engine.ErrEarlyDataReplay)
 }
 
 // TestTwoClientsOneTicket: two clients present the same ticket with 0-RTT;

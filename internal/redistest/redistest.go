@@ -56,6 +56,18 @@ func Start(t *testing.T) *Server {
 
 func tryStartRedis(t *testing.T, bin string) (*Server, error) {
 	t.Helper()
+	s, err := Launch(bin, t.TempDir())
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(s.Stop)
+	return s, nil
+}
+
+// Launch starts the redis-server at bin on a free loopback port, with its
+// files in dir, and waits until it answers PING. The caller must Stop it.
+// It is for programs (demos) that have no testing.T; tests use Start.
+func Launch(bin, dir string) (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -63,7 +75,6 @@ func tryStartRedis(t *testing.T, bin string) (*Server, error) {
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	l.Close()
 
-	dir := t.TempDir()
 	logPath := filepath.Join(dir, "redis.log")
 	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", logPath)
@@ -75,7 +86,6 @@ func tryStartRedis(t *testing.T, bin string) (*Server, error) {
 		cmd.Wait()
 		close(s.exited)
 	}()
-	t.Cleanup(s.Stop)
 
 	client := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
 	defer client.Close()
@@ -90,6 +100,7 @@ func tryStartRedis(t *testing.T, bin string) (*Server, error) {
 		select {
 		case <-s.exited:
 			log, _ := os.ReadFile(logPath)
+			s.Stop()
 			return nil, fmt.Errorf("redis-server exited early: %s", log)
 		default:
 		}

@@ -16,8 +16,8 @@ const maxDatagram = 1 << 16
 
 // Relay forwards UDP datagrams between clients and one server, each client
 // through its own upstream socket, and records each client's first flight:
-// the datagrams it sent before the server's first answer (for a resuming
-// client, its Initial packets and its 0-RTT packets).
+// the long-header datagrams it sent before its first Handshake packet (its
+// Initial packets and, for a resuming client, its 0-RTT packets).
 type Relay struct {
 	// Addr is the address clients dial instead of the server's.
 	Addr *net.UDPAddr
@@ -39,9 +39,10 @@ type heldDatagram struct {
 }
 
 type upstream struct {
-	conn    *net.UDPConn
-	answers bool // the server has answered: the first flight is over
-	flight  [][]byte
+	conn      *net.UDPConn
+	answers   bool // the server has answered
+	handshake bool // the client has sent a Handshake packet: the first flight is over
+	flight    [][]byte
 }
 
 // NewRelay starts a relay on a loopback port in front of server.
@@ -69,9 +70,12 @@ func (r *Relay) run() {
 			continue
 		}
 		r.mu.Lock()
-		if !up.answers {
+		hs := hasHandshake(buf[:n])
+		up.handshake = up.handshake || hs
+		if !up.handshake && longHeader(buf[:n]) {
 			up.flight = append(up.flight, append([]byte(nil), buf[:n]...))
-		} else if r.holding && hasHandshake(buf[:n]) {
+		}
+		if up.answers && r.holding && hs {
 			r.held = append(r.held, heldDatagram{up, append([]byte(nil), buf[:n]...)})
 			r.mu.Unlock()
 			continue
@@ -193,6 +197,9 @@ func Replay(server *net.UDPAddr, flight [][]byte, wait time.Duration) error {
 	}
 	return nil
 }
+
+// longHeader reports whether datagram d starts with a long-header packet.
+func longHeader(d []byte) bool { return len(d) > 0 && d[0]&0x80 != 0 }
 
 // hasHandshake reports whether datagram d holds a QUIC version 1 Handshake
 // packet (long header type 2, RFC 9000, Section 17.2.4), walking the
