@@ -12,12 +12,14 @@ all: lint test
 
 demo:
 	$(GO) run ./cmd/ticketctl demo
+	cd quic && $(GO) run ./cmd/quicdemo
 
 # test installs what the interop and store tests need when it is missing,
 # then vets and runs every test with the race detector.
 test: deps
 	$(GO) vet ./...
 	$(GO) test -race -timeout 12m ./...
+	cd quic && $(GO) vet ./... && $(GO) test -race -timeout 5m ./...
 
 deps:
 	@sh scripts/ensure-deps.sh
