@@ -44,7 +44,7 @@ func testStore() *resumption.MemoryStore {
 	return resumption.NewMemoryStore(resumption.MemoryStoreConfig{Window: time.Nanosecond})
 }
 
-func testKeys(t *testing.T) *seal.Keyring {
+func testKeys(t testing.TB) *seal.Keyring {
 	t.Helper()
 	return seal.NewKeyring(testkit.Ring(t, testkit.Key(t, seal.AES256GCM, "quic")))
 }
