@@ -38,6 +38,23 @@
 //   - crypto/tls sends the ticket lifetime of its own (7 days); the engine
 //     refuses tickets older than Config.Lifetime on resumption.
 //
+// # QUIC and 0-RTT
+//
+// Under quic-go (crypto/tls's QUIC API) a ticket may allow 0-RTT, and
+// crypto/tls then accepts early data with no age check and no replay
+// record. The adapter leaves 0-RTT on for a resumed ticket only if the
+// early-data context sealed in it matches [Adapter.EarlyDataContext] (RFC
+// 9000, Section 7.4.1) and [engine.Engine.ApproveEarlyData] approves: a
+// replay store is configured and records the ticket's early data as used
+// for the first time (single use, RFC 8446, Section 8.1, across every
+// server sharing the store). Otherwise the session resumes in 1-RTT. The
+// obfuscated ticket age and the binder are not visible in UnwrapSession, so
+// there is no freshness check beyond the ticket's age since issue
+// ([Adapter.EarlyDataMaxAge]); see ApproveEarlyData for what is not
+// covered. WrapSession seals the max_early_data_size crypto/tls advertises
+// (0xffffffff for a QUIC ticket that allows 0-RTT, RFC 9001, Section
+// 4.6.1), not the engine's MaxEarlyData, which is for TLS over TCP.
+//
 // Use [Binding] to bind tickets to the server's certificates and client
 // authentication settings, so that a ticket issued where no client
 // certificate was required is not resumed where one is (compare
