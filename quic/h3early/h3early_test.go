@@ -107,7 +107,10 @@ func next(t *testing.T, ch <-chan seen) seen {
 // TestMarkOverHTTP3: a GET sent in 0-RTT and handled before the handshake
 // completed is marked early; requests handled after it are not.
 func TestMarkOverHTTP3(t *testing.T) {
-	id := newIdentity(t)
+	id, err := loopback.NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
 	addr, ch := startH3(t, id)
 	relay, err := loopback.NewRelay(addr)
 	if err != nil {
@@ -161,15 +164,6 @@ func newTransport(tlsConf *tls.Config) *http3.Transport {
 			return quic.DialAddrEarly(context.WithoutCancel(ctx), addr, tlsConf, conf)
 		},
 	}
-}
-
-func newIdentity(t *testing.T) *loopback.Identity {
-	t.Helper()
-	id, err := loopback.NewIdentity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }
 
 func TestRejectUnsafe(t *testing.T) {
