@@ -50,7 +50,9 @@ func (e *Engine) IssueAdvertised(s *format.State, maxEarlyData uint32) (*Issued,
 // client never had it accepted); a store that loses records (a restarted
 // MemoryStore, a Redis failover) forgets tickets approved before; the
 // record is taken before the stack verifies the binder, so whoever sees a
-// ticket on the wire can spend its 0-RTT (not its 1-RTT resumption).
+// ticket on the wire can spend its 0-RTT (not its 1-RTT resumption), and a
+// resumption whose 0-RTT the stack refuses for its own reasons spends it
+// too.
 func (e *Engine) ApproveEarlyData(ctx context.Context, identity []byte, s *format.State, maxAge time.Duration) error {
 	if e.replay == nil {
 		return ErrNoReplayStore
