@@ -19,13 +19,6 @@ import (
 // milliseconds.
 const exchangeTimeout = 5 * time.Second
 
-// closedConnGrace is how long a test waits after a connection closed
-// before replaying its first flight: quic-go answers a closed connection's
-// IDs with CONNECTION_CLOSE for 3 PTO (under 100 ms on loopback); after
-// that a replayed Initial starts a new connection, as it would reaching
-// another server.
-const closedConnGrace = 300 * time.Millisecond
-
 // settle is how long a test waits, after the server answered a replayed
 // flight, for the replayed 0-RTT data to reach the application if the
 // server accepted it. On loopback it arrives in well under a millisecond.

@@ -2,7 +2,6 @@ package quic_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/quic/internal/loopback"
@@ -21,6 +20,7 @@ func TestReplayedFirstFlight(t *testing.T) {
 	firstTicket(t, id, cache, relay.Addr.String())
 
 	p := newPayload("early")
+	relay.HoldUntilEarlyData()
 	res := exchange(t, id, cache, relay.Addr.String(), p)
 	if !res.Resumed || !res.Used0RTT {
 		t.Fatalf("resumed %v, 0-RTT %v: want a 0-RTT resumption", res.Resumed, res.Used0RTT)
@@ -29,8 +29,7 @@ func TestReplayedFirstFlight(t *testing.T) {
 	if len(flight) == 0 {
 		t.Fatal("no first flight captured")
 	}
-	time.Sleep(closedConnGrace)
-	if err := loopback.Replay(n.Addr, flight, exchangeTimeout); err != nil {
+	if err := loopback.ReplayUntilAsked(n.Addr, flight, &log.EarlyLog); err != nil {
 		t.Fatal(err)
 	}
 	got := n.WaitReceived(p, 2, settle)
@@ -38,8 +37,7 @@ func TestReplayedFirstFlight(t *testing.T) {
 		t.Fatalf("the 0-RTT request reached the application %d times (%d in 0-RTT) after a replay of its %d-datagram first flight: %+v",
 			len(got), countEarly(got), len(flight), got)
 	}
-	// The replayed ClientHello was whole: the server resumed its ticket
-	// and refused its 0-RTT.
+	// The server resumed the replayed ticket and refused its 0-RTT.
 	log.wantAnswer(t, engine.ErrEarlyDataReplay)
 }
 

@@ -52,3 +52,10 @@ func (l *EarlyLog) SealedMaxEarlyData() []uint32 {
 	defer l.mu.Unlock()
 	return slices.Clone(l.maxEarlyData)
 }
+
+// Answers returns the number of 0-RTT answers so far.
+func (l *EarlyLog) Answers() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.answers)
+}

@@ -30,17 +30,18 @@ type Relay struct {
 	clients map[string]*upstream
 	closed  bool
 	holding bool
-	held    []heldDatagram
+	// untilEarly: holding stops when a client sends a 0-RTT packet.
+	untilEarly bool
+	held       []heldDatagram
 }
 
 type heldDatagram struct {
-	up *upstream
-	b  []byte
+	client *net.UDPAddr
+	b      []byte
 }
 
 type upstream struct {
 	conn      *net.UDPConn
-	answers   bool // the server has answered
 	handshake bool // the client has sent a Handshake packet: the first flight is over
 	flight    [][]byte
 }
@@ -70,18 +71,16 @@ func (r *Relay) run() {
 			continue
 		}
 		r.mu.Lock()
-		hs := hasHandshake(buf[:n])
-		up.handshake = up.handshake || hs
+		up.handshake = up.handshake || hasPacket(buf[:n], packetHandshake)
 		if !up.handshake && longHeader(buf[:n]) {
 			up.flight = append(up.flight, append([]byte(nil), buf[:n]...))
 		}
-		if up.answers && r.holding && hs {
-			r.held = append(r.held, heldDatagram{up, append([]byte(nil), buf[:n]...)})
-			r.mu.Unlock()
-			continue
-		}
+		release := r.untilEarly && hasPacket(buf[:n], packet0RTT)
 		r.mu.Unlock()
 		up.conn.Write(buf[:n])
+		if release {
+			r.Release()
+		}
 	}
 }
 
@@ -115,7 +114,11 @@ func (r *Relay) back(up *upstream, client *net.UDPAddr) {
 			return
 		}
 		r.mu.Lock()
-		up.answers = true
+		if r.holding {
+			r.held = append(r.held, heldDatagram{client, append([]byte(nil), buf[:n]...)})
+			r.mu.Unlock()
+			continue
+		}
 		r.mu.Unlock()
 		r.pc.WriteToUDP(buf[:n], client)
 	}
@@ -139,24 +142,38 @@ func (r *Relay) FirstFlight(client string) [][]byte {
 	return nil
 }
 
-// Hold makes the relay keep, until Release, every client datagram sent
-// after the client's first flight that holds a Handshake packet: a
-// resuming client's handshake then stays incomplete (its Finished is held)
-// while the server handles its Initial and 0-RTT packets.
+// Hold makes the relay keep, until Release, every datagram the server
+// sends: a resuming client's handshake then stays incomplete while the
+// server handles its 0-RTT data, and the client opens its 0-RTT streams
+// before it processes any answer (which quic-go v0.65.0 needs: a stream
+// opened while the client handles the server's transport parameters is a
+// data race inside quic-go, quic-go/quic-go#4303).
 func (r *Relay) Hold() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.holding = true
 }
 
+// HoldUntilEarlyData is Hold until a client sends a 0-RTT packet. The
+// client then sends its whole first flight (all of its ClientHello, and its
+// 0-RTT packets) before it sees any answer, and so addresses all of it to
+// the connection ID it chose; once it has seen an answer it addresses the
+// rest to the server's, and a replay of that to another connection would
+// not be understood.
+func (r *Relay) HoldUntilEarlyData() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.holding, r.untilEarly = true, true
+}
+
 // Release forwards the datagrams held since Hold, and stops holding.
 func (r *Relay) Release() {
 	r.mu.Lock()
 	held := r.held
-	r.holding, r.held = false, nil
+	r.holding, r.untilEarly, r.held = false, false, nil
 	r.mu.Unlock()
 	for _, d := range held {
-		d.up.conn.Write(d.b)
+		r.pc.WriteToUDP(d.b, d.client)
 	}
 }
 
@@ -201,17 +218,25 @@ func Replay(server *net.UDPAddr, flight [][]byte, wait time.Duration) error {
 // longHeader reports whether datagram d starts with a long-header packet.
 func longHeader(d []byte) bool { return len(d) > 0 && d[0]&0x80 != 0 }
 
-// hasHandshake reports whether datagram d holds a QUIC version 1 Handshake
-// packet (long header type 2, RFC 9000, Section 17.2.4), walking the
-// coalesced long-header packets (Section 12.2). Header protection leaves
-// the type bits and the lengths in the clear (RFC 9001, Section 5.4.1).
-func hasHandshake(d []byte) bool {
+// Long header packet types of QUIC version 1 (RFC 9000, Section 17.2).
+const (
+	packetInitial   = 0
+	packet0RTT      = 1
+	packetHandshake = 2
+	packetRetry     = 3
+)
+
+// hasPacket reports whether datagram d holds a QUIC version 1 long-header
+// packet of type typ, walking the coalesced long-header packets (RFC 9000,
+// Section 12.2). Header protection leaves the type bits and the lengths in
+// the clear (RFC 9001, Section 5.4.1).
+func hasPacket(d []byte, typ byte) bool {
 	for len(d) > 0 && d[0]&0x80 != 0 {
-		typ := d[0] & 0x30 >> 4
-		switch typ {
-		case 2:
+		t := d[0] & 0x30 >> 4
+		switch t {
+		case typ:
 			return true
-		case 3: // Retry, from servers only
+		case packetRetry: // from servers only, and not coalesced
 			return false
 		}
 		p := 5        // first byte and version
@@ -221,7 +246,7 @@ func hasHandshake(d []byte) bool {
 			}
 			p += 1 + int(d[p])
 		}
-		if typ == 0 { // Initial: token
+		if t == packetInitial { // token
 			n, l, err := parseVarint(d, p)
 			if err != nil {
 				return false
@@ -248,4 +273,31 @@ func parseVarint(d []byte, p int) (int, int, error) {
 		return 0, 0, io.ErrUnexpectedEOF
 	}
 	return int(v), l, nil
+}
+
+// replayAttempts and replayEvery bound ReplayUntilAsked: quic-go answers
+// the IDs of a recently closed connection for 3 PTO, under 100 ms on an
+// idle loopback but longer under the race detector on a loaded machine.
+const (
+	replayAttempts = 30
+	replayEvery    = 100 * time.Millisecond
+)
+
+// ReplayUntilAsked replays flight to server, as [Replay] does, until the
+// server's adapter has been asked about 0-RTT once more (log records its
+// answers): then the server has processed the replayed ClientHello as a new
+// connection. It gives up after a few seconds. An attacker may replay as
+// often as it likes; each attempt is a replay.
+func ReplayUntilAsked(server *net.UDPAddr, flight [][]byte, log *EarlyLog) error {
+	before := log.Answers()
+	for range replayAttempts {
+		if err := Replay(server, flight, replayEvery); err != nil && !errors.Is(err, ErrNoAnswer) {
+			return err
+		}
+		if log.Answers() > before {
+			return nil
+		}
+		time.Sleep(replayEvery)
+	}
+	return fmt.Errorf("loopback: the replayed ClientHello never reached the adapter of %s", server)
 }
