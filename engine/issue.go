@@ -66,6 +66,11 @@ var plaintextPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); retu
 // A session authenticated more than MaxSessionAge ago gets no ticket:
 // ErrSessionTooOld, after which the handshake may go on without one.
 func (e *Engine) Issue(s *format.State, nonce []byte) (Issued, error) {
+	return e.issue(s, nonce, e.maxEarlyData)
+}
+
+// issue is Issue with the max_early_data_size sealed into TLS 1.3 tickets.
+func (e *Engine) issue(s *format.State, nonce []byte, maxEarlyData uint32) (Issued, error) {
 	now := e.now()
 	if s.AuthenticatedAt.IsZero() {
 		s.AuthenticatedAt = now
@@ -85,7 +90,7 @@ func (e *Engine) Issue(s *format.State, nonce []byte) (Issued, error) {
 		if s.AgeAdd, err = e.randUint32(); err != nil {
 			return Issued{}, err
 		}
-		s.MaxEarlyData, s.ExtendedMasterSecret = e.maxEarlyData, false
+		s.MaxEarlyData, s.ExtendedMasterSecret = maxEarlyData, false
 	default:
 		return Issued{}, ErrVersion
 	}

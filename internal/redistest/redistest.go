@@ -58,6 +58,19 @@ func Start(t *testing.T, args ...string) *Server {
 
 func tryStartRedis(t *testing.T, bin string, args []string) (*Server, error) {
 	t.Helper()
+	s, err := Launch(bin, t.TempDir(), args...)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(s.Stop)
+	return s, nil
+}
+
+// Launch starts the redis-server at bin on a free loopback port, with its
+// files in dir and the extra server arguments args, and waits until it
+// answers PING. The caller must Stop it. It is for programs (demos) that
+// have no testing.T; tests use Start.
+func Launch(bin, dir string, args ...string) (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -65,7 +78,6 @@ func tryStartRedis(t *testing.T, bin string, args []string) (*Server, error) {
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	l.Close()
 
-	dir := t.TempDir()
 	logPath := filepath.Join(dir, "redis.log")
 	cmd := exec.Command(bin, append([]string{"--port", port, "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", logPath}, args...)...)
@@ -77,7 +89,6 @@ func tryStartRedis(t *testing.T, bin string, args []string) (*Server, error) {
 		cmd.Wait()
 		close(s.exited)
 	}()
-	t.Cleanup(s.Stop)
 
 	client := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
 	defer client.Close()
@@ -92,6 +103,7 @@ func tryStartRedis(t *testing.T, bin string, args []string) (*Server, error) {
 		select {
 		case <-s.exited:
 			log, _ := os.ReadFile(logPath)
+			s.Stop()
 			return nil, fmt.Errorf("redis-server exited early: %s", log)
 		default:
 		}
