@@ -104,6 +104,11 @@ type Adapter struct {
 	// resumption. Zero means DefaultEarlyDataTimeout.
 	EarlyDataTimeout time.Duration
 
+	// OnWrapError, if not nil, is called when a connection gets a ticket
+	// that will not resume (see [Adapter.WrapSession]), with the reason:
+	// engine.ErrSkipTicket, or the sealing error.
+	OnWrapError func(cs tls.ConnectionState, err error)
+
 	// OnEarlyData, if not nil, is called for every resumed ticket that
 	// allows 0-RTT, with the adapter's answer: nil if 0-RTT may be
 	// accepted (the client may still send none, and quic-go may still
@@ -129,7 +134,36 @@ func (a *Adapter) Install(c *tls.Config) {
 
 // WrapSession implements [tls.Config.WrapSession]: it issues a ticket for the
 // connection's session through the engine.
+//
+// crypto/tls ends the connection when WrapSession returns an error, so the
+// adapter returns one only when the GenerateTicket callback asks for an
+// abort. A ticket the engine cannot or may not make (GenerateTicket returned
+// engine.ErrSkipTicket, or sealing failed) costs the client its next
+// resumption, never this connection: TLS 1.2 sends an empty ticket, which
+// RFC 5077, Section 3.3 defines as "no ticket", and TLS 1.3, whose
+// NewSessionTicket cannot carry an empty ticket, sends a one-byte ticket
+// that opens nowhere (status NoDecrypt: a full handshake next time).
+// OnWrapError, if set, is told why.
 func (a *Adapter) WrapSession(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+	ticket, err := a.wrap(cs, ss)
+	var abort *engine.AbortError
+	switch {
+	case errors.As(err, &abort):
+		return nil, err
+	case err != nil && a.OnWrapError != nil:
+		a.OnWrapError(cs, err)
+	}
+	if len(ticket) > 0 {
+		return ticket, nil
+	}
+	if cs.Version == tls.VersionTLS13 {
+		return []byte{0}, nil
+	}
+	return nil, nil
+}
+
+// wrap issues the ticket of WrapSession.
+func (a *Adapter) wrap(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
 	maxEarlyData := uint32(0)
 	if ss.EarlyData {
 		// Only crypto/tls under QUIC sets EarlyData; it then advertises
@@ -141,6 +175,9 @@ func (a *Adapter) WrapSession(cs tls.ConnectionState, ss *tls.SessionState) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("tlsadapter: failed to encode the crypto/tls session: %w", err)
 	}
+	// The client's certificate chain is in the embedded crypto/tls state
+	// (ParseSessionState gives it back); State.PeerCertificates stays empty
+	// so that a client-authenticated ticket carries the chain once.
 	s := &format.State{
 		Version:     cs.Version,
 		CipherSuite: cs.CipherSuite,
@@ -148,12 +185,12 @@ func (a *Adapter) WrapSession(cs tls.ConnectionState, ss *tls.SessionState) ([]b
 		ALPN:        cs.NegotiatedProtocol,
 		Embedded:    embedded,
 	}
-	for _, c := range cs.PeerCertificates {
-		s.PeerCertificates = append(s.PeerCertificates, c.Raw)
-	}
 	iss, err := a.e.IssueAdvertised(s, maxEarlyData)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, fmt.Errorf("tlsadapter: %w", err)
+	case iss.Skipped:
+		return nil, engine.ErrSkipTicket
 	}
 	return iss.Ticket, nil
 }

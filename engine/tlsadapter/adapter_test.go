@@ -28,6 +28,7 @@ type fixture struct {
 	mu        sync.Mutex
 	decisions []engine.Decision
 	errs      []error
+	wrapErrs  []error // OnWrapError
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -85,6 +86,11 @@ func (f *fixture) server(t *testing.T, version uint16, cfg func(*engine.Config),
 		f.decisions = append(f.decisions, d)
 		f.errs = append(f.errs, err)
 	}
+	a.OnWrapError = func(_ tls.ConnectionState, err error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.wrapErrs = append(f.wrapErrs, err)
+	}
 	a.Install(c)
 	return c
 }
@@ -138,12 +144,14 @@ func (f *fixture) client(version uint16, cache tls.ClientSessionCache, sni strin
 	}
 }
 
-// handshake runs one connection over an in-memory pipe. The server writes a
-// byte, so that the client reads (and caches) the TLS 1.3 tickets sent after
-// the handshake. It returns the client's view of the connection.
+// handshake runs one connection over loopback TCP (net.Pipe has no buffer,
+// and both sides write at once when a client certificate's Finished meets
+// the server's tickets). The server writes a byte, so that the client reads
+// (and caches) the TLS 1.3 tickets sent after the handshake. It returns the
+// client's view of the connection.
 func handshake(t *testing.T, server, client *tls.Config) (tls.ConnectionState, error) {
 	t.Helper()
-	cc, sc := net.Pipe()
+	cc, sc := tcpPair(t)
 	done := make(chan error, 1)
 	go func() {
 		s := tls.Server(sc, server)
@@ -375,4 +383,121 @@ func TestBinding(t *testing.T) {
 	if _, err := Binding(nil); !errors.Is(err, ErrNoConfig) {
 		t.Errorf("Binding(nil): %v", err)
 	}
+}
+
+// TestNoTicketKeepsTheConnection: a ticket the engine may not or cannot make
+// (GenerateTicket skips it, or sealing fails) never ends the handshake;
+// the client just does not resume next time. A GenerateTicket error other
+// than ErrSkipTicket still aborts, as documented.
+func TestNoTicketKeepsTheConnection(t *testing.T) {
+	tests := []struct {
+		name  string
+		gen   func(*format.State) error
+		abort bool
+	}{
+		{"skip", func(*format.State) error { return engine.ErrSkipTicket }, false},
+		{"too large to seal", func(s *format.State) error { s.AppData = make([]byte, format.MaxAppData); return nil }, false},
+		{"abort", func(*format.State) error { return errors.New("no") }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			versions(t, func(t *testing.T, v uint16) {
+				f := newFixture(t)
+				srv := f.server(t, v, func(c *engine.Config) { c.GenerateTicket = tt.gen }, nil)
+				cli := f.client(v, tls.NewLRUClientSessionCache(8), "a.example", "h2")
+				_, err := handshake(t, srv, cli)
+				if tt.abort {
+					if err == nil {
+						t.Fatal("a GenerateTicket error did not end the connection")
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("first connection: %v", err)
+				}
+				f.mu.Lock()
+				n := len(f.wrapErrs)
+				f.mu.Unlock()
+				if n == 0 {
+					t.Error("OnWrapError was not called")
+				}
+				cs, err := handshake(t, srv, cli)
+				if err != nil || cs.DidResume {
+					t.Fatalf("second connection: resumed %v, err %v; want a full handshake", cs.DidResume, err)
+				}
+			})
+		})
+	}
+}
+
+// TestClientChainOnce: a client-authenticated ticket carries the client's
+// chain once (inside the crypto/tls state), and the resumed connection
+// still knows the client's certificate.
+func TestClientChainOnce(t *testing.T) {
+	versions(t, func(t *testing.T, v uint16) {
+		f := newFixture(t)
+		var peers []int
+		srv := f.server(t, v, nil, func(c *tls.Config) {
+			c.ClientAuth = tls.RequireAndVerifyClientCert
+			c.ClientCAs = f.roots
+			c.VerifyConnection = func(cs tls.ConnectionState) error {
+				peers = append(peers, len(cs.PeerCertificates))
+				return nil
+			}
+		})
+		clientCert, err := f.ca.Issue(time.Now(), "client")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache := &anyCache{}
+		cli := f.client(v, cache, "a.example", "h2")
+		cli.Certificates = []tls.Certificate{clientCert}
+		if _, err := handshake(t, srv, cli); err != nil {
+			t.Fatal(err)
+		}
+		cache.mu.Lock()
+		identity, _, err := cache.cs.ResumptionState()
+		cache.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt, err := f.keys.Open(nil, identity, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := bytes.Count(pt, clientCert.Certificate[0]); n != 1 {
+			t.Errorf("the ticket carries the client certificate %d times, want 1", n)
+		}
+		cs, err := handshake(t, srv, cli)
+		if err != nil || !cs.DidResume {
+			t.Fatalf("resumed %v, %v", cs.DidResume, err)
+		}
+		if len(peers) != 2 || peers[1] == 0 {
+			t.Errorf("peer certificates seen by the server: %v, want the chain on resumption too", peers)
+		}
+	})
+}
+
+// tcpPair returns the two ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	return client, server
 }
