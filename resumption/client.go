@@ -73,7 +73,7 @@ func (t *ClientTicket) Identity(now time.Time) (format.PSKIdentity, error) {
 	if age < 0 {
 		age = 0
 	}
-	if age >= time.Duration(t.Lifetime)*time.Second || age >= MaxTicketLifetime {
+	if age >= time.Duration(t.Lifetime)*time.Second || age >= format.MaxTicketLifetime {
 		return format.PSKIdentity{}, ErrTicketExpired
 	}
 	return format.PSKIdentity{Identity: t.Ticket, ObfuscatedTicketAge: ObfuscateTicketAge(age, t.AgeAdd)}, nil
