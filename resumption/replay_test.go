@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tlsticket/tlsticket/internal/fakeclock"
 
 	"github.com/tlsticket/tlsticket/resumption"
 )

@@ -28,6 +28,14 @@ func TestNewKeyRefuses(t *testing.T) {
 		{"aes128-secret-for-aes256", AES256GCM, countingSecret(AES128GCM), ErrKeySize},
 		{"empty", ChaCha20Poly1305, nil, ErrKeySize},
 		{"short-zero", AES256GCM, make([]byte, 16), ErrKeySize},
+		{"nil-aes256", AES256GCM, nil, ErrKeySize},
+		{"zero-chacha", ChaCha20Poly1305, make([]byte, 32), ErrWeakKey},
+		{"zero-xchacha", XChaCha20Poly1305, make([]byte, 32), ErrWeakKey},
+		{"all-equal-aa", AES256GCM, bytes.Repeat([]byte{0xaa}, 32), ErrWeakKey},
+		{"all-equal-aa-16", AES128GCM, bytes.Repeat([]byte{0xaa}, 16), ErrWeakKey},
+		{"short-aes256", AES256GCM, countingSecret(AES256GCM)[:31], ErrKeySize},
+		{"short-chacha", ChaCha20Poly1305, countingSecret(AES128GCM), ErrKeySize},
+		{"long-aes256", AES256GCM, append(countingSecret(AES256GCM), 0), ErrKeySize},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,8 +45,8 @@ func TestNewKeyRefuses(t *testing.T) {
 			}
 		})
 	}
-	for _, a := range []AEAD{0, 6, 255} {
-		if k, err := NewKey(a, make([]byte, 32)); k != nil || err == nil {
+	for _, a := range []AEAD{0, 6, 200, 255} {
+		if k, err := NewKey(a, countingSecret(AES256GCM)); k != nil || err == nil {
 			t.Errorf("NewKey(%v) = %v, %v, want error", a, k, err)
 		}
 		if k, err := GenerateKey(a, nil); k != nil || err == nil {
@@ -122,6 +130,36 @@ func TestNewRingRefuses(t *testing.T) {
 	}
 	if _, err := NewRing(nil, a, b); err != nil {
 		t.Errorf("NewRing(a, b): %v", err)
+	}
+	testRotateRefusesDuplicate(t, a, again, otherAEAD, b)
+}
+
+// testRotateRefusesDuplicate checks that Rotate refuses a new primary whose
+// secret a ring key already has under another AEAD, and that promoting a
+// second Key value of a kept key's secret leaves that secret in the ring
+// once. a and again share a secret, otherAEAD has it under another AEAD, b
+// is unrelated.
+func testRotateRefusesDuplicate(t *testing.T, a, again, otherAEAD, b *Key) {
+	t.Helper()
+	r, err := NewRing(nil, a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Rotate(otherAEAD, 2); got != nil || !errors.Is(err, ErrDuplicateKey) {
+		t.Errorf("Rotate(same secret, other AEAD) = %v, %v; want ErrDuplicateKey", got, err)
+	}
+	if r, err = NewRing(nil, b, a); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = r.Rotate(again, 5); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[KeyName]bool{}
+	for _, k := range r.Keys() {
+		if seen[k.Name()] {
+			t.Fatalf("ring %v holds key %v twice", r, k)
+		}
+		seen[k.Name()] = true
 	}
 }
 
