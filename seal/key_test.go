@@ -67,6 +67,26 @@ func TestNewKeyRefuses(t *testing.T) {
 	}
 }
 
+func TestWeakSecret(t *testing.T) {
+	tests := []struct {
+		secret []byte
+		want   bool
+	}{
+		{nil, true},
+		{[]byte{7}, true},
+		{make([]byte, 32), true},
+		{bytes.Repeat([]byte{0xaa}, 16), true},
+		{countingSecret(AES128GCM), false},
+		{append(make([]byte, 31), 1), false},
+		{append([]byte{1}, make([]byte, 31)...), false},
+	}
+	for _, tt := range tests {
+		if got := WeakSecret(tt.secret); got != tt.want {
+			t.Errorf("WeakSecret(%x) = %v, want %v", tt.secret, got, tt.want)
+		}
+	}
+}
+
 func TestGenerateKeyDeterministic(t *testing.T) {
 	k1, err := GenerateKey(AES256GCM, &seqReader{})
 	if err != nil {
