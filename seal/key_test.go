@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"testing"
+
+	"github.com/tlsticket/tlsticket/internal/testkit/secretscan"
 )
 
 func TestNewKeyRefuses(t *testing.T) {
@@ -183,21 +184,6 @@ func testRotateRefusesDuplicate(t *testing.T, a, again, otherAEAD, b *Key) {
 	}
 }
 
-// secretForms returns the ways a secret could appear in printed output.
-func secretForms(b []byte) []string {
-	return []string{
-		string(b),
-		hex.EncodeToString(b),
-		strings.ToUpper(hex.EncodeToString(b)),
-		fmt.Sprint(b),
-		fmt.Sprintf("%#v", b),
-		fmt.Sprintf("% x", b),
-		// A long enough part of the hex form.
-		hex.EncodeToString(b[:8]),
-		hex.EncodeToString(b[len(b)-8:]),
-	}
-}
-
 func TestNoSecretsPrinted(t *testing.T) {
 	for _, a := range aeads {
 		t.Run(aeadName(a), func(t *testing.T) {
@@ -269,18 +255,11 @@ func TestNoSecretsPrinted(t *testing.T) {
 					v    any
 				}{fmt.Sprintf("error-%d", i), err})
 			}
-			forbidden := append(secretForms(secret), secretForms(derivedKey(t, a, secret))...)
+			forbidden := append(secretscan.Forms(secret), secretscan.Forms(derivedKey(t, a, secret))...)
 			nonce := ticket[HeaderSize : HeaderSize+a.NonceSize()]
 			forbidden = append(forbidden, hex.EncodeToString(nonce), "plaintext state")
 			for _, v := range values {
-				for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%q", "%d"} {
-					out := fmt.Sprintf(verb, v.v)
-					for _, s := range forbidden {
-						if strings.Contains(out, s) {
-							t.Errorf("fmt.Sprintf(%q, %s) = %q contains secret form %q", verb, v.name, out, s)
-						}
-					}
-				}
+				secretscan.Check(t, v.name, v.v, forbidden)
 			}
 
 		})
