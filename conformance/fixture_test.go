@@ -10,6 +10,7 @@ package conformance
 // (secrets in output). This file holds the engine under attack they share.
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -214,6 +215,17 @@ func mustNotOpen(t *testing.T, e *engine.Engine, v uint16, ticket []byte) {
 	if d.Resumed || d.Session != nil {
 		t.Fatalf("forged ticket %x resumed", ticket)
 	}
+}
+
+// primaryJunk returns n bytes of fill behind a sealed-ticket header (version
+// 1, AES-256-GCM) that names the primary key, so that the engine looks the
+// key up and tries to open them.
+func (a *adv) primaryJunk(n int, fill byte) []byte {
+	b := bytes.Repeat([]byte{fill}, n)
+	name := a.k[0].Name()
+	b[0], b[1] = 1, byte(seal.AES256GCM)
+	copy(b[2:], name[:])
+	return b
 }
 
 // advConn returns the connection the adversarial fixture's sessions are

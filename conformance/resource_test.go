@@ -51,10 +51,7 @@ func TestAdversarialResourceAbuse(t *testing.T) {
 		}},
 		{"max-size-forgeries", func(t *testing.T, a *adv) {
 			for _, n := range []int{1<<16 - 1, 1 << 16, 1<<16 + 1} {
-				f := bytes.Repeat([]byte{0x5a}, n)
-				name := a.k[0].Name()
-				f[0], f[1] = 1, 2
-				copy(f[2:], name[:])
+				f := a.primaryJunk(n, 0x5a)
 				mustNotOpen(t, a.e, format.VersionTLS12, f)
 				if d, _ := a.e.Open(advConn(format.VersionTLS12), true, f); n > 1<<16-1 && d.KeyName != nil {
 					t.Fatalf("%d-byte ticket: key name %x read from an oversized ticket", n, d.KeyName)
@@ -93,10 +90,7 @@ func testManyIdentities(t *testing.T, a *adv) {
 	}
 	// Junk that names the primary key, so that each examined identity
 	// costs an AEAD open, then one-byte identities.
-	junk := bytes.Repeat([]byte{0x5a}, 64)
-	name := a.k[0].Name()
-	junk[0], junk[1] = 1, 2
-	copy(junk[2:], name[:])
+	junk := a.primaryJunk(64, 0x5a)
 	tests := []struct {
 		at          int
 		wantResumed bool

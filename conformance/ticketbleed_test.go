@@ -61,10 +61,7 @@ func checkNoBleed(t *testing.T, in, id []byte, d engine.Decision, err error) {
 func TestAdversarialTicketbleed(t *testing.T) {
 	a := newAdv(t, nil)
 	genuine := a.issue(t, a.e, format.VersionTLS12, nil)
-	named := bytes.Repeat([]byte{0xff}, 40)
-	name := a.k[0].Name()
-	named[0], named[1] = 1, 2
-	copy(named[2:], name[:])
+	named := a.primaryJunk(40, 0xff)
 	sources := []struct {
 		name string
 		b    []byte
