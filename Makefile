@@ -12,6 +12,7 @@ all: lint test
 
 demo:
 	$(GO) run ./cmd/ticketctl demo
+	cd quic && $(GO) run ./cmd/quicdemo
 
 # test installs what the interop and store tests need when it is missing,
 # runs the lint checks (gofmt, vet, staticcheck; the dependency rules are
@@ -19,6 +20,7 @@ demo:
 # detector.
 test: deps lint
 	$(GO) test -race -timeout 12m ./...
+	cd quic && $(GO) vet ./... && $(GO) test -race -timeout 5m ./...
 
 deps:
 	@sh scripts/ensure-deps.sh

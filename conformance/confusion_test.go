@@ -130,7 +130,7 @@ func contextConfusion() []confusion {
 }
 
 // timeConfusion presents tickets past their lifetime or created in the
-// future beyond engine.MaxClockSkew.
+// future beyond engine.DefaultMaxClockSkew.
 func timeConfusion() []confusion {
 	return []confusion{
 		{"expired-TLSv12", engine.ErrExpired, func(t *testing.T, a *adv) (engine.Decision, error) {
@@ -152,13 +152,13 @@ func timeConfusion() []confusion {
 			skewed := func(d time.Duration) *engine.Engine {
 				return a.engine(t, func(c *engine.Config) { c.Time = func() time.Time { return a.clock.Now().Add(d) } })
 			}
-			mustResume(t, a.e, format.VersionTLS12, a.issue(t, skewed(engine.MaxClockSkew), format.VersionTLS12, nil))
-			tk := a.issue(t, skewed(engine.MaxClockSkew+time.Second), format.VersionTLS12, nil)
+			mustResume(t, a.e, format.VersionTLS12, a.issue(t, skewed(engine.DefaultMaxClockSkew), format.VersionTLS12, nil))
+			tk := a.issue(t, skewed(engine.DefaultMaxClockSkew+time.Second), format.VersionTLS12, nil)
 			return a.e.Open(advConn(format.VersionTLS12), true, tk)
 		}},
 		{"created-in-future-SelectTLS13", engine.ErrNotYetValid, func(t *testing.T, a *adv) (engine.Decision, error) {
 			future := a.engine(t, func(c *engine.Config) {
-				c.Time = func() time.Time { return a.clock.Now().Add(engine.MaxClockSkew + time.Second) }
+				c.Time = func() time.Time { return a.clock.Now().Add(engine.DefaultMaxClockSkew + time.Second) }
 			})
 			msg := a.hello(t, []*resumption.ClientTicket{a.clientTicket(t, future)}, nil)
 			sel, err := a.selectHello(a.e, msg, advSuite, advSNI, advALPN)

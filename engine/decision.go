@@ -336,7 +336,7 @@ func (e *Engine) checkAt(now time.Time, c *ConnInfo, s *format.State) error {
 	switch {
 	case s.Version != c.Version:
 		return ErrVersionMismatch
-	case s.CreatedAt.After(now.Add(MaxClockSkew)):
+	case s.CreatedAt.After(now.Add(e.skew)):
 		return ErrNotYetValid
 	case !now.Before(s.Expires()):
 		return ErrExpired

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/resumption"
@@ -34,8 +33,8 @@ func (e *Engine) earlyData(ctx context.Context, ch *ClientHelloTLS13, exts *form
 	if e.replay == nil {
 		return false, ErrNoReplayStore
 	}
-	// Keep the record while the expected arrival time is in the window.
-	ttl := max(resumption.ExpectedArrival(s.CreatedAt, age).Add(e.window).Sub(now), time.Millisecond)
+	// Keep the record until no server within the skew can find it fresh.
+	ttl := resumption.ReplayTTL(resumption.ExpectedArrival(s.CreatedAt, age), now, e.window, e.skew)
 	fresh, err := e.replay.CheckAndStore(ctx, binder, ttl)
 	switch {
 	case err != nil:

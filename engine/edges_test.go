@@ -266,3 +266,80 @@ func TestTicketIssuerAppData(t *testing.T) {
 		t.Errorf("third ticket's app data %q, err %v", d.Session.AppData, err)
 	}
 }
+
+// TestLifetimeClampedToKey: a ticket's advertised lifetime never outlives
+// the key that sealed it: the Keyring of a schedule whose sealing key
+// retires in 30 minutes gives 2-hour tickets a 30-minute lifetime.
+func TestLifetimeClampedToKey(t *testing.T) {
+	clock := newFakeClock()
+	now := clock.Now()
+	sched, err := seal.NewSchedule(seal.ScheduledKey{Key: testKey(t, "k"), Phases: seal.Phases{
+		Announce: now.Add(-2 * time.Hour), Activate: now.Add(-time.Hour),
+		DecryptOnly: now.Add(10 * time.Minute), Retire: now.Add(30 * time.Minute),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := sched.RingAt(now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(&Config{Keys: seal.NewKeyring(ring), Time: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []uint16{format.VersionTLS12, format.VersionTLS13} {
+		iss, err := e.Issue(testSession(v), nonceFor(v, 0))
+		if err != nil || iss.Lifetime != 30*60 {
+			t.Errorf("%s: lifetime %d, %v; want 1800 (the key retires then)", versionLabel(v), iss.Lifetime, err)
+		}
+	}
+}
+
+// plainKeys hides the SealedSize of a Keyring, as a Keys of another
+// implementation (a KMS) would not have it.
+type plainKeys struct{ k *seal.Keyring }
+
+func (p plainKeys) Seal(dst, pt, ad []byte) ([]byte, error) { return p.k.Seal(dst, pt, ad) }
+func (p plainKeys) OpenKey(dst, tk, ad []byte) ([]byte, seal.Opened, error) {
+	return p.k.OpenKey(dst, tk, ad)
+}
+
+// TestIssueWithoutSealedSize: Issue seals into the message in place when
+// the Keys know the sealed size, and appends otherwise; both give the same
+// message around the ticket, and the ticket opens.
+func TestIssueWithoutSealedSize(t *testing.T) {
+	keys := seal.NewKeyring(testRing(t, testKey(t, "k")))
+	for _, k := range []Keys{keys, plainKeys{keys}} {
+		e, err := New(&Config{Keys: k, MaxEarlyData: 1024})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []uint16{format.VersionTLS12, format.VersionTLS13} {
+			iss, err := e.Issue(testSession(v), nonceFor(v, 3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []byte
+			if v == format.VersionTLS12 {
+				m, err := format.ParseNewSessionTicketTLS12(iss.Message)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = m.Ticket
+			} else {
+				m, err := format.ParseNewSessionTicketTLS13(iss.Message)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = m.Ticket
+			}
+			if !bytes.Equal(got, iss.Ticket) {
+				t.Errorf("%T %s: the message carries another ticket", k, versionLabel(v))
+			}
+			if d, err := e.Open(conn(v), true, iss.Ticket); err != nil || !d.Resumed {
+				t.Errorf("%T %s: resumed %v, %v", k, versionLabel(v), d.Resumed, err)
+			}
+		}
+	}
+}

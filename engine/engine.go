@@ -64,11 +64,11 @@ const (
 	// DefaultNumTickets is the number of TLS 1.3 tickets sent after a full
 	// handshake when Config.NumTickets is zero, as in OpenSSL.
 	DefaultNumTickets = 2
-	// MaxClockSkew is how far the clocks of a fleet's servers may be from
-	// true time. A ticket created further in the future is refused, and
+	// DefaultMaxClockSkew is Config.MaxClockSkew when it is zero: how far
+	// the clocks of a fleet's servers may be from true time. A ticket created further in the future is refused, and
 	// 0-RTT replay records are kept long enough for every server within it
 	// (see docs/threat-model.md).
-	MaxClockSkew = time.Minute
+	DefaultMaxClockSkew = time.Minute
 )
 
 // Keys seals new tickets and opens presented ones. [*seal.Keyring]
@@ -157,6 +157,14 @@ type Config struct {
 	// 8.3). Zero means resumption.DefaultFreshnessWindow (10 s).
 	FreshnessWindow time.Duration
 
+	// MaxClockSkew is the largest difference allowed between the clock of
+	// any server of the fleet and true time. It bounds how far in the future
+	// a ticket's creation time may be, and it lengthens each 0-RTT replay
+	// record by twice its value (see resumption.ReplayTTL), so that a server
+	// whose clock is behind cannot accept a ClientHello another accepted.
+	// Zero means DefaultMaxClockSkew (1 minute).
+	MaxClockSkew time.Duration
+
 	// SingleUseTickets makes every ticket good for one resumption only (RFC
 	// 8446, Section 8.1), recorded in ReplayStore, which is then required.
 	// A ticket seen before, or a store that cannot answer, gives a full
@@ -216,6 +224,7 @@ type Engine struct {
 	decCB         func(TicketInfo) status.Return
 	replay        resumption.ReplayStore
 	window        time.Duration
+	skew          time.Duration
 	pskOnly       bool
 	singleUse     bool
 	log           *slog.Logger
@@ -254,6 +263,7 @@ func New(cfg *Config) (*Engine, error) {
 		decCB:         cfg.DecryptTicket,
 		replay:        cfg.ReplayStore,
 		window:        cfg.FreshnessWindow,
+		skew:          cmp.Or(cfg.MaxClockSkew, DefaultMaxClockSkew),
 		pskOnly:       cfg.AllowPSKOnly,
 		singleUse:     cfg.SingleUseTickets,
 		log:           cfg.Logger,

@@ -319,7 +319,7 @@ func TestChecksAfterCallback(t *testing.T) {
 		{"version", func(*fakeClock, *Config) {}, format.VersionTLS13, ErrVersionMismatch, nil},
 		{"expired", func(c *fakeClock, _ *Config) { c.Advance(DefaultLifetime) }, format.VersionTLS12, ErrExpired, nil},
 		{"just-valid", func(c *fakeClock, _ *Config) { c.Advance(DefaultLifetime - time.Second) }, format.VersionTLS12, nil, nil},
-		{"future", func(c *fakeClock, _ *Config) { c.Advance(-MaxClockSkew - time.Second) }, format.VersionTLS12, ErrNotYetValid, nil},
+		{"future", func(c *fakeClock, _ *Config) { c.Advance(-DefaultMaxClockSkew - time.Second) }, format.VersionTLS12, ErrNotYetValid, nil},
 		{"binding", func(_ *fakeClock, cfg *Config) { cfg.Binding = []byte("other context") }, format.VersionTLS12, ErrBindingMismatch, nil},
 		{"conn-ok", func(*fakeClock, *Config) {}, format.VersionTLS12, nil, &ConnInfo{Version: format.VersionTLS12, ServerName: "EXAMPLE.com", ALPN: "h2"}},
 		{"server-name", func(*fakeClock, *Config) {}, format.VersionTLS12, ErrServerNameMismatch, &ConnInfo{Version: format.VersionTLS12, ServerName: "other.example", ALPN: "h2"}},

@@ -66,6 +66,11 @@ var plaintextPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); retu
 // A session authenticated more than MaxSessionAge ago gets no ticket:
 // ErrSessionTooOld, after which the handshake may go on without one.
 func (e *Engine) Issue(s *format.State, nonce []byte) (Issued, error) {
+	return e.issue(s, nonce, e.maxEarlyData)
+}
+
+// issue is Issue with the max_early_data_size sealed into TLS 1.3 tickets.
+func (e *Engine) issue(s *format.State, nonce []byte, maxEarlyData uint32) (Issued, error) {
 	now := e.now()
 	if s.AuthenticatedAt.IsZero() {
 		s.AuthenticatedAt = now
@@ -85,7 +90,7 @@ func (e *Engine) Issue(s *format.State, nonce []byte) (Issued, error) {
 		if s.AgeAdd, err = e.randUint32(); err != nil {
 			return Issued{}, err
 		}
-		s.MaxEarlyData, s.ExtendedMasterSecret = e.maxEarlyData, false
+		s.MaxEarlyData, s.ExtendedMasterSecret = maxEarlyData, false
 	default:
 		return Issued{}, ErrVersion
 	}
@@ -175,6 +180,11 @@ func (e *Engine) build(s *format.State, nonce []byte) (ticket, msg []byte, err e
 		return nil, nil, fmt.Errorf("engine: failed to encode session state: %w", err)
 	}
 	*bp = pt
+	if k, ok := e.keys.(sealedSizer); ok {
+		if ticket, msg, ok, err := e.buildInPlace(s, nonce, pt, k.SealedSize(len(pt))); ok {
+			return ticket, msg, err
+		}
+	}
 	// The ticket, then the message that carries a copy of it.
 	n := len(pt) + sealSlack
 	buf := make([]byte, 0, 2*n+32+len(nonce))
@@ -183,10 +193,69 @@ func (e *Engine) build(s *format.State, nonce []byte) (ticket, msg []byte, err e
 		return nil, nil, fmt.Errorf("engine: failed to seal ticket: %w", err)
 	}
 	ticket = ticket[:len(ticket):len(ticket)]
-	rest := buf[len(ticket):len(ticket)]
+	msg, err = e.message(s, nonce, ticket, buf[len(ticket):len(ticket)])
+	return ticket, msg, err
+}
+
+// sealedSizer is implemented by Keys that know the length of the ticket
+// they seal ([*seal.Keyring] does), so that Issue can seal the ticket into
+// its NewSessionTicket message in place.
+type sealedSizer interface {
+	SealedSize(n int) int
+}
+
+// buildInPlace encodes the NewSessionTicket message around a placeholder of
+// size bytes and seals pt into it: one buffer, no copy of the ticket. It
+// reports false if the ticket came out of another size (the sealing key's
+// AEAD changed in between), and build starts again.
+func (e *Engine) buildInPlace(s *format.State, nonce, pt []byte, size int) (ticket, msg []byte, ok bool, err error) {
+	var off, n int
+	var m12 format.NewSessionTicketTLS12
+	var m13 format.NewSessionTicketTLS13
+	var ext [1]format.Extension
+	if s.Version == format.VersionTLS12 {
+		m12 = format.NewSessionTicketTLS12{LifetimeHint: s.Lifetime}
+		off = m12.TicketOffset()
+		n = off + size
+	} else {
+		m13 = format.NewSessionTicketTLS13{Lifetime: s.Lifetime, AgeAdd: s.AgeAdd, Nonce: nonce}
+		if s.MaxEarlyData > 0 {
+			ext[0] = format.EarlyDataExtension(s.MaxEarlyData)
+			m13.Extensions = ext[:]
+		}
+		off = m13.TicketOffset()
+		n = off + size + 2 + 8
+	}
+	buf := make([]byte, 0, n)
+	placeholder := buf[off : off+size] // copied onto itself by Append
+	if s.Version == format.VersionTLS12 {
+		m12.Ticket = placeholder
+		msg, err = m12.Append(buf)
+	} else {
+		m13.Ticket = placeholder
+		msg, err = m13.Append(buf)
+	}
+	if err != nil {
+		return nil, nil, true, fmt.Errorf("engine: failed to encode NewSessionTicket: %w", err)
+	}
+	ticket, err = e.keys.Seal(msg[off:off], pt, nil)
+	if err != nil {
+		return nil, nil, true, fmt.Errorf("engine: failed to seal ticket: %w", err)
+	}
+	if len(ticket) != size || &ticket[0] != &msg[off] {
+		return nil, nil, false, nil
+	}
+	return ticket[:size:size], msg, true, nil
+}
+
+// message appends the NewSessionTicket message for a ticket of s.Version to
+// dst.
+func (e *Engine) message(s *format.State, nonce, ticket, dst []byte) ([]byte, error) {
+	var msg []byte
+	var err error
 	if s.Version == format.VersionTLS12 {
 		m := format.NewSessionTicketTLS12{LifetimeHint: s.Lifetime, Ticket: ticket}
-		msg, err = m.Append(rest)
+		msg, err = m.Append(dst)
 	} else {
 		m := format.NewSessionTicketTLS13{Lifetime: s.Lifetime, AgeAdd: s.AgeAdd, Nonce: nonce, Ticket: ticket}
 		var ext [1]format.Extension
@@ -194,12 +263,12 @@ func (e *Engine) build(s *format.State, nonce []byte) (ticket, msg []byte, err e
 			ext[0] = format.EarlyDataExtension(s.MaxEarlyData)
 			m.Extensions = ext[:]
 		}
-		msg, err = m.Append(rest)
+		msg, err = m.Append(dst)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("engine: failed to encode NewSessionTicket: %w", err)
+		return nil, fmt.Errorf("engine: failed to encode NewSessionTicket: %w", err)
 	}
-	return ticket, msg, nil
+	return msg, nil
 }
 
 // chachaPool holds ChaCha8 generators (a CSPRNG), each seeded from

@@ -220,3 +220,20 @@ func TestMaxTicketLifetime(t *testing.T) {
 		t.Errorf("MaxTicketLifetime = %v s (%d), want 604800 s", got, maxLifetimeSeconds)
 	}
 }
+
+// TestTicketOffset: TicketOffset says where Append writes the ticket.
+func TestTicketOffset(t *testing.T) {
+	ticket := []byte("the sealed ticket bytes")
+	m12 := &NewSessionTicketTLS12{LifetimeHint: 7200, Ticket: ticket}
+	b12, err := m12.Append(nil)
+	if err != nil || !bytes.Equal(b12[m12.TicketOffset():m12.TicketOffset()+len(ticket)], ticket) {
+		t.Errorf("TLS 1.2: %x, %v", b12, err)
+	}
+	for _, nonce := range [][]byte{nil, {0}, make([]byte, 255)} {
+		m13 := &NewSessionTicketTLS13{Lifetime: 7200, AgeAdd: 1, Nonce: nonce, Ticket: ticket, Extensions: []Extension{EarlyDataExtension(1)}}
+		b13, err := m13.Append(nil)
+		if err != nil || !bytes.Equal(b13[m13.TicketOffset():m13.TicketOffset()+len(ticket)], ticket) {
+			t.Errorf("TLS 1.3 with a %d-byte nonce: %x, %v", len(nonce), b13, err)
+		}
+	}
+}

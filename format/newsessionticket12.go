@@ -54,6 +54,11 @@ func (m *NewSessionTicketTLS12) unmarshal(b []byte) bool {
 	return true
 }
 
+// TicketOffset returns where Ticket starts in the encoding [Append] writes,
+// so that a server can encode the message around a placeholder of the
+// ticket's length and seal the ticket into it in place.
+func (m *NewSessionTicketTLS12) TicketOffset() int { return 4 + 4 + 2 }
+
 // Append appends the handshake message, header included, to dst and returns
 // the extended slice. It fails, returning nil, if Ticket is longer than
 // 2^16-1 bytes.

@@ -130,6 +130,11 @@ func (m *NewSessionTicketTLS13) Append(dst []byte) ([]byte, error) {
 	return b, nil
 }
 
+// TicketOffset returns where Ticket starts in the encoding [Append] writes,
+// so that a server can encode the message around a placeholder of the
+// ticket's length and seal the ticket into it in place.
+func (m *NewSessionTicketTLS13) TicketOffset() int { return 4 + 4 + 4 + 1 + len(m.Nonce) + 2 }
+
 // EarlyDataExtension returns the early_data extension of a NewSessionTicket,
 // which carries uint32 max_early_data_size (RFC 8446, Section 4.2.10).
 func EarlyDataExtension(maxEarlyData uint32) Extension {

@@ -155,7 +155,7 @@ func (f *fixture) fits(in *issued, v uint16, c *engine.ConnInfo) bool {
 	s := &in.want
 	now := f.clock.Now()
 	switch {
-	case !in.openable, s.Version != v, s.CreatedAt.After(now.Add(engine.MaxClockSkew)),
+	case !in.openable, s.Version != v, s.CreatedAt.After(now.Add(engine.DefaultMaxClockSkew)),
 		!now.Before(s.Expires()), len(s.Binding) != 0:
 		return false
 	case c == nil:

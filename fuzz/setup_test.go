@@ -181,7 +181,7 @@ func (f *fixture) issueSeeds(tb testing.TB, keys []*seal.Key) {
 		{"tls12-chacha", keys[1], 0, "", format.State{CipherSuite: 0xc030, ServerName: sni}, true},
 		{"tls12-certs", keys[0], 0, "", format.State{CipherSuite: 0xc02f, PeerCertificates: [][]byte{{1, 2, 3}, {4}}, AppData: []byte("app")}, true},
 		{"tls12-expired", keys[0], -3 * time.Hour, "", format.State{CipherSuite: 0xc02f, ServerName: sni, ALPN: alpn}, true},
-		{"tls12-future", keys[0], engine.MaxClockSkew + time.Second, "", format.State{CipherSuite: 0xc02f, ServerName: sni, ALPN: alpn}, true},
+		{"tls12-future", keys[0], engine.DefaultMaxClockSkew + time.Second, "", format.State{CipherSuite: 0xc02f, ServerName: sni, ALPN: alpn}, true},
 		{"tls12-binding", keys[0], 0, "other context", format.State{CipherSuite: 0xc02f, ServerName: sni, ALPN: alpn}, true},
 		{"tls12-embedded", keys[2], 0, "", format.State{CipherSuite: 0xc02f, Embedded: []byte("host stack state")}, true},
 		{"tls12-stranger", stranger, 0, "", format.State{CipherSuite: 0xc02f, ServerName: sni, ALPN: alpn}, false},
@@ -228,7 +228,7 @@ func (f *fixture) issueTLS13Seeds(tb testing.TB, keys []*seal.Key, stranger *sea
 		{"tls13-chacha-suite", keys[1], 0, "", rms256, 0x1303, sni, alpn, 1, true},
 		{"tls13-other-context", keys[0], 0, "", rms256, 0x1301, "other.example", "http/1.1", 1, true},
 		{"tls13-expired", keys[0], -3 * time.Hour, "", rms256, 0x1301, sni, alpn, 1, true},
-		{"tls13-future", keys[0], engine.MaxClockSkew + time.Second, "", rms256, 0x1301, sni, alpn, 1, true},
+		{"tls13-future", keys[0], engine.DefaultMaxClockSkew + time.Second, "", rms256, 0x1301, sni, alpn, 1, true},
 		{"tls13-binding", keys[2], 0, "other context", rms256, 0x1301, sni, alpn, 1, true},
 		{"tls13-stranger", stranger, 0, "", rms256, 0x1301, sni, alpn, 1, false},
 	}

@@ -55,3 +55,35 @@ func Fresh(created time.Time, clientAgeMS uint32, now time.Time, window time.Dur
 	d := now.Sub(ExpectedArrival(created, clientAgeMS))
 	return -window <= d && d <= window
 }
+
+// ReplayTTL returns how long a replay record of a 0-RTT ClientHello accepted
+// at now must be kept, RFC 8446, Section 8.2, so that no server whose clock
+// is within skew of true time accepts the same ClientHello again:
+//
+//	ttl = expected_arrival_time + window + 2*skew - now
+//
+// The argument: let t be true time and c_m = t + d_m the clock of a fleet
+// member m, with |d_m| <= skew. Let X be expectedArrival (the ticket's
+// creation time by the issuer's clock plus the client's reported age, a
+// value fixed by the ClientHello). Member m finds the ClientHello fresh
+// ([Fresh]) iff |X - c_m| <= window, so no member finds it fresh once true
+// time is past X + window + skew. The accepting server reads now = t_a + d_a,
+// so the record must live until true time X + window + skew, that is for
+// X + window + skew - t_a = X + window + skew + d_a - now, which is at most
+// X + window + 2*skew - now. Stores measure the ttl as true elapsed time
+// (Redis PX, or a clock that does not step). A server whose own wall clock
+// steps back by at most 2*skew is covered by the same margin: it is the
+// same ClientHello seen by the same server at two clock offsets.
+//
+// Without the 2*skew term, a member whose clock is behind the accepting
+// server's accepts the ClientHello again after the record has expired. A
+// negative skew counts as zero. Because the window is closed at both ends
+// and stores drop a record at the end of its ttl, the result is one
+// millisecond longer than the bound above (so it is also always a valid,
+// positive ttl for a [ReplayStore]).
+func ReplayTTL(expectedArrival, now time.Time, window, skew time.Duration) time.Duration {
+	skew = max(skew, 0)
+	// time.Time.Sub saturates; the additions are of durations a server
+	// configures (seconds to minutes), far from overflow.
+	return max(expectedArrival.Add(window).Add(2*skew).Sub(now), 0) + time.Millisecond
+}

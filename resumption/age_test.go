@@ -81,3 +81,52 @@ func TestFresh(t *testing.T) {
 		t.Errorf("ExpectedArrival = %v, want %v", got, want)
 	}
 }
+
+func TestReplayTTL(t *testing.T) {
+	x := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name         string
+		now          time.Time
+		window, skew time.Duration
+		want         time.Duration
+	}{
+		{"on time", x, 10 * time.Second, time.Minute, 130*time.Second + time.Millisecond},
+		{"late", x.Add(4 * time.Second), 10 * time.Second, time.Second, 8*time.Second + time.Millisecond},
+		{"early", x.Add(-4 * time.Second), 10 * time.Second, time.Second, 16*time.Second + time.Millisecond},
+		{"no skew", x, 2 * time.Second, 0, 2*time.Second + time.Millisecond},
+		{"negative skew counts as zero", x, 2 * time.Second, -time.Hour, 2*time.Second + time.Millisecond},
+		{"window closed: at least 1ms", x.Add(time.Hour), time.Second, time.Second, time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := resumption.ReplayTTL(x, tt.now, tt.window, tt.skew); got != tt.want {
+				t.Errorf("ReplayTTL = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestReplayTTLCoversFleet checks the argument of ReplayTTL on a grid: for
+// any accepting clock and any later clock within skew of true time, a
+// ClientHello the later server finds fresh is still recorded.
+func TestReplayTTLCoversFleet(t *testing.T) {
+	const window, skew, step = 2 * time.Second, 3 * time.Second, 250 * time.Millisecond
+	x := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)          // expected arrival
+	for ta := -window - skew; ta <= window+skew; ta += step { // true time of acceptance, from x
+		for da := -skew; da <= skew; da += step {
+			nowA := x.Add(ta + da)
+			if !resumption.Fresh(x, 0, nowA, window) {
+				continue
+			}
+			expires := ta + resumption.ReplayTTL(x, nowA, window, skew) // true time
+			for tb := ta; tb <= 2*(window+skew); tb += step {
+				for db := -skew; db <= skew; db += step {
+					if resumption.Fresh(x, 0, x.Add(tb+db), window) && tb >= expires {
+						t.Fatalf("accepted at true %v by a clock off by %v; fresh again at true %v by a clock off by %v after the record expired at %v",
+							ta, da, tb, db, expires)
+					}
+				}
+			}
+		}
+	}
+}

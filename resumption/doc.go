@@ -28,17 +28,21 @@
 //
 // [ReplayStore] records validated binders of accepted 0-RTT ClientHellos
 // (RFC 8446, Section 8.2) and single-use tickets (RFC 8446, Section 8.1,
-// through [UseOnce]). [MemoryStore] serves one server instance; the
-// redisreplay subpackage shares the record across a fleet. Importing this
-// package pulls in no Redis client.
+// through [UseOnce]). [ReplayTTL] says how long a 0-RTT record must live
+// for a fleet whose clocks are within a given skew of true time.
+// [MemoryStore] serves one server instance; the redisreplay subpackage
+// shares the record across a fleet; the replaytest subpackage holds the
+// contract tests every store passes. Importing this package pulls in no
+// Redis client.
 //
 // # What is not protected
 //
 // Freshness alone does not stop a replay that arrives inside the freshness
 // window: only a [ReplayStore] does, and only within the zone that shares it
-// (RFC 8446, Sections 8.2 and 8.3). Clock skew between the client and the
-// server, and a network delay that differs from the estimated RTT, widen or
-// shift the window; a client whose clock runs fast or slow by more than the
+// (RFC 8446, Sections 8.2 and 8.3). A server clock off by more than the
+// skew given to [ReplayTTL] can accept a replay after its record expired.
+// Clock skew between the client and the server, and a network delay that
+// differs from the estimated RTT, widen or shift the window; a client whose clock runs fast or slow by more than the
 // window loses 0-RTT but keeps 1-RTT. The checks run once, at ClientHello
 // time. Data that must not be replayed at all must not be sent as early data
 // (RFC 8446, Section 8, and Appendix E.5).

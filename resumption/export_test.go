@@ -24,5 +24,6 @@ func FinishedKey(b *BinderKey) []byte { return b.finishedKey() }
 // HKDFLabel is the HkdfLabel encoder of RFC 8446, Section 7.1.
 var HKDFLabel = hkdfLabel
 
-// Len returns the number of records the store holds, expired or not.
-func (s *MemoryStore) Len() int { return s.len() }
+// LiveLen returns the number of live records, after sweeping out the
+// expired ones.
+func (s *MemoryStore) LiveLen() int { return s.liveLen() }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"time"
 )
 
 // A Keyring holds the current [Ring] of a running server and replaces it
@@ -60,6 +61,18 @@ func (k *Keyring) OpenKey(dst, ticket, additionalData []byte) ([]byte, Opened, e
 
 // String returns "seal.Keyring{" followed by [Ring.String] of the current
 // Ring. It never contains key bytes.
+// SealedSize returns the length of the ticket that Seal makes now of a
+// plaintext of n bytes.
+func (k *Keyring) SealedSize(n int) int { return k.Load().SealedSize(n) }
+
+// SealDeadline returns when the key that seals now retires and stops opening
+// tickets, if the current Ring was made from a [Schedule] (as a [Rotator]'s
+// are), or the zero Time. A ticket sealed now cannot be opened after it, so
+// engine.Engine.Issue caps the ticket's lifetime there.
+func (k *Keyring) SealDeadline() time.Time {
+	return k.Load().deadline
+}
+
 func (k *Keyring) String() string {
 	r := k.ring.Load()
 	if r == nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 )
 
 // A Ring is an immutable set of ticket keys. The primary key seals every new
@@ -21,6 +22,10 @@ type Ring struct {
 	rand  io.Reader // nil: the keys' own generators (nonce.go)
 	keys  []*Key    // keys[0] is the primary
 	index nameIndex
+
+	// deadline is when the primary key retires, if the Ring was made from
+	// a Schedule; the zero Time otherwise.
+	deadline time.Time
 }
 
 var _ fmt.Formatter = Ring{}
@@ -226,6 +231,12 @@ func (r *Ring) Seal(dst, plaintext, additionalData []byte) ([]byte, error) {
 		putAD(buf)
 	}
 	return ret, nil
+}
+
+// SealedSize returns the length of the ticket that [Ring.Seal] makes of a
+// plaintext of n bytes: header, nonce, ciphertext and tag.
+func (r *Ring) SealedSize(n int) int {
+	return HeaderSize + r.keys[0].aead.NonceSize() + n + tagSize
 }
 
 // Open authenticates and decrypts ticket with the ring key it names, and

@@ -177,7 +177,12 @@ func (s *Schedule) RingAt(t time.Time, rand io.Reader) (*Ring, error) {
 			others = append(others, s.keys[i].Key)
 		}
 	}
-	return NewRing(rand, s.keys[primary].Key, others...)
+	r, err := NewRing(rand, s.keys[primary].Key, others...)
+	if err != nil {
+		return nil, err
+	}
+	r.deadline = s.keys[primary].Retire
+	return r, nil
 }
 
 // NextChange returns the earliest phase time of any key of the schedule

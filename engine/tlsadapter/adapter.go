@@ -38,6 +38,23 @@
 //   - crypto/tls sends the ticket lifetime of its own (7 days); the engine
 //     refuses tickets older than Config.Lifetime on resumption.
 //
+// # QUIC and 0-RTT
+//
+// Under quic-go (crypto/tls's QUIC API) a ticket may allow 0-RTT, and
+// crypto/tls then accepts early data with no age check and no replay
+// record. The adapter leaves 0-RTT on for a resumed ticket only if the
+// early-data context sealed in it matches [Adapter.EarlyDataContext] (RFC
+// 9000, Section 7.4.1) and [engine.Engine.ApproveEarlyData] approves: a
+// replay store is configured and records the ticket's early data as used
+// for the first time (single use, RFC 8446, Section 8.1, across every
+// server sharing the store). Otherwise the session resumes in 1-RTT. The
+// obfuscated ticket age and the binder are not visible in UnwrapSession, so
+// there is no freshness check beyond the ticket's age since issue
+// ([Adapter.EarlyDataMaxAge]); see ApproveEarlyData for what is not
+// covered. WrapSession seals the max_early_data_size crypto/tls advertises
+// (0xffffffff for a QUIC ticket that allows 0-RTT, RFC 9001, Section
+// 4.6.1), not the engine's MaxEarlyData, which is for TLS over TCP.
+//
 // Use [Binding] to bind tickets to the server's certificates and client
 // authentication settings, so that a ticket issued where no client
 // certificate was required is not resumed where one is (compare
@@ -51,6 +68,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 
@@ -58,14 +77,43 @@ import (
 	"github.com/tlsticket/tlsticket/format"
 )
 
-// Adapter connects an engine to crypto/tls. It is safe for concurrent use.
+// Adapter connects an engine to crypto/tls. It is safe for concurrent use;
+// its fields must not change once it is installed.
 type Adapter struct {
 	e *engine.Engine
 	// OnDecision, if not nil, is called with every decision the engine
 	// makes for a presented ticket, for logging or metrics. It must not
 	// retain d.Session.
 	OnDecision func(cs tls.ConnectionState, d engine.Decision, err error)
+
+	// EarlyDataContext is the QUIC early-data context (RFC 9000, Section
+	// 7.4.1; BoringSSL's SSL_set_quic_early_data_context): the application
+	// settings 0-RTT data depends on, beyond the transport parameters
+	// quic-go compares itself (for example an HTTP/3 SETTINGS encoding).
+	// Its SHA-256 is sealed in every ticket that allows 0-RTT, and a ticket
+	// issued under another context resumes without 0-RTT.
+	EarlyDataContext []byte
+
+	// EarlyDataMaxAge, if positive, refuses 0-RTT for tickets issued
+	// longer ago, the only freshness bound computable in UnwrapSession; see
+	// [engine.Engine.ApproveEarlyData]. Zero means the ticket's lifetime.
+	EarlyDataMaxAge time.Duration
+
+	// EarlyDataTimeout bounds the replay store's answer for one 0-RTT
+	// request; a slower store costs the client its 0-RTT, not its
+	// resumption. Zero means DefaultEarlyDataTimeout.
+	EarlyDataTimeout time.Duration
+
+	// OnEarlyData, if not nil, is called for every resumed ticket that
+	// allows 0-RTT, with the adapter's answer: nil if 0-RTT may be
+	// accepted (the client may still send none, and quic-go may still
+	// refuse it for changed transport parameters), or why not.
+	OnEarlyData func(cs tls.ConnectionState, err error)
 }
+
+// DefaultEarlyDataTimeout is the replay store's time limit for one 0-RTT
+// request when Adapter.EarlyDataTimeout is zero.
+const DefaultEarlyDataTimeout = 100 * time.Millisecond
 
 // New returns an Adapter for e.
 func New(e *engine.Engine) *Adapter {
@@ -82,6 +130,13 @@ func (a *Adapter) Install(c *tls.Config) {
 // WrapSession implements [tls.Config.WrapSession]: it issues a ticket for the
 // connection's session through the engine.
 func (a *Adapter) WrapSession(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+	maxEarlyData := uint32(0)
+	if ss.EarlyData {
+		// Only crypto/tls under QUIC sets EarlyData; it then advertises
+		// 0xffffffff (RFC 9001, Section 4.6.1).
+		maxEarlyData = quicMaxEarlyData
+		ss.Extra = append(slices.Clip(ss.Extra), a.contextEntry())
+	}
 	embedded, err := ss.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("tlsadapter: failed to encode the crypto/tls session: %w", err)
@@ -96,7 +151,7 @@ func (a *Adapter) WrapSession(cs tls.ConnectionState, ss *tls.SessionState) ([]b
 	for _, c := range cs.PeerCertificates {
 		s.PeerCertificates = append(s.PeerCertificates, c.Raw)
 	}
-	iss, err := a.e.Issue(s, nil)
+	iss, err := a.e.IssueAdvertised(s, maxEarlyData)
 	if err != nil {
 		return nil, fmt.Errorf("tlsadapter: %w", err)
 	}
@@ -143,6 +198,13 @@ func (a *Adapter) Unwrap(identity []byte, cs tls.ConnectionState) (*tls.SessionS
 		d.Resumed, d.Session, d.Fallback = false, nil, ErrForeignState
 		return nil, d, nil
 	}
+	if ss.EarlyData {
+		err := a.approveEarlyData(identity, ss, d.Session)
+		ss.EarlyData = err == nil // a rejected 0-RTT still resumes in 1-RTT
+		if a.OnEarlyData != nil {
+			a.OnEarlyData(cs, err)
+		}
+	}
 	return ss, d, nil
 }
 
@@ -179,6 +241,9 @@ func goSessionState(s *format.State) []byte {
 }
 
 var (
+	// ErrEarlyDataContext: the ticket was issued under another
+	// Adapter.EarlyDataContext; 0-RTT is rejected, 1-RTT resumes.
+	ErrEarlyDataContext = errors.New("tlsadapter: 0-RTT rejected: ticket issued under another early data context")
 	// ErrNoConfig is returned by [Binding] for a nil config.
 	ErrNoConfig = errors.New("tlsadapter: nil tls.Config")
 	// ErrForeignState is the Decision.Fallback of a ticket whose embedded

@@ -32,8 +32,10 @@ type Server struct {
 }
 
 // Start starts redis-server in t.TempDir() and stops it in t.Cleanup.
-// Without redis-server the test is skipped, or fails when CI=true.
-func Start(t *testing.T) *Server {
+// Without redis-server the test is skipped, or fails when CI=true. args are
+// extra server arguments, for example "--maxmemory", "2mb",
+// "--maxmemory-policy", "allkeys-lru", or "--rename-command", "CONFIG", "".
+func Start(t *testing.T, args ...string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -44,7 +46,7 @@ func Start(t *testing.T) *Server {
 	}
 	var lastErr error
 	for range 3 { // a probed free port can be taken before redis-server binds it
-		s, err := tryStartRedis(t, bin)
+		s, err := tryStartRedis(t, bin, args)
 		if err == nil {
 			return s
 		}
@@ -54,8 +56,21 @@ func Start(t *testing.T) *Server {
 	return nil
 }
 
-func tryStartRedis(t *testing.T, bin string) (*Server, error) {
+func tryStartRedis(t *testing.T, bin string, args []string) (*Server, error) {
 	t.Helper()
+	s, err := Launch(bin, t.TempDir(), args...)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(s.Stop)
+	return s, nil
+}
+
+// Launch starts the redis-server at bin on a free loopback port, with its
+// files in dir and the extra server arguments args, and waits until it
+// answers PING. The caller must Stop it. It is for programs (demos) that
+// have no testing.T; tests use Start.
+func Launch(bin, dir string, args ...string) (*Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -63,10 +78,9 @@ func tryStartRedis(t *testing.T, bin string) (*Server, error) {
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	l.Close()
 
-	dir := t.TempDir()
 	logPath := filepath.Join(dir, "redis.log")
-	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", logPath)
+	cmd := exec.Command(bin, append([]string{"--port", port, "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", logPath}, args...)...)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -75,7 +89,6 @@ func tryStartRedis(t *testing.T, bin string) (*Server, error) {
 		cmd.Wait()
 		close(s.exited)
 	}()
-	t.Cleanup(s.Stop)
 
 	client := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
 	defer client.Close()
@@ -90,6 +103,7 @@ func tryStartRedis(t *testing.T, bin string) (*Server, error) {
 		select {
 		case <-s.exited:
 			log, _ := os.ReadFile(logPath)
+			s.Stop()
 			return nil, fmt.Errorf("redis-server exited early: %s", log)
 		default:
 		}

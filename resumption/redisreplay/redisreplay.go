@@ -11,6 +11,26 @@
 //
 // The package is separate from resumption so that importing the core pulls
 // in no Redis client.
+//
+// # Eviction
+//
+// A record that Redis evicts before its ttl is a replay window: an attacker
+// who floods the server with records of its own (unique binders from its own
+// tickets) makes an LRU or volatile-* policy drop the records of others, and
+// their 0-RTT ClientHellos are accepted again. The volatile-* policies are no
+// safer than the allkeys-* ones: replay records are exactly the keys with a
+// ttl, and volatile-ttl evicts the shortest-lived first. Only the
+// noeviction policy is safe: when Redis is full it refuses the write, and
+// the check fails closed.
+//
+// [New] therefore reads maxmemory-policy with CONFIG GET and refuses any
+// other policy ([ErrEvictionPolicy]). Where CONFIG is renamed or forbidden
+// it fails closed too ([ErrPolicyUnknown]) unless the operator asserts the
+// policy with [Options.AssumeNoEviction]. A policy changed while the store
+// runs is caught by a re-check every [Options.PolicyCheckInterval]: from
+// then on every check fails closed, with [ErrEvictionPolicy], until the
+// policy is noeviction again. Between two re-checks a changed policy is not
+// seen.
 package redisreplay
 
 import (
@@ -19,6 +39,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,8 +52,16 @@ import (
 // its 0-RTT, not the connection (RFC 8446, Section 8.2).
 const DefaultTimeout = 100 * time.Millisecond
 
+// DefaultPolicyCheckInterval is how often the eviction policy is read again
+// when [Options.PolicyCheckInterval] is zero.
+const DefaultPolicyCheckInterval = time.Minute
+
 // DefaultPrefix is the key prefix used when [Options.Prefix] is empty.
 const DefaultPrefix = "tlsticket:replay:"
+
+// safePolicy is the only maxmemory-policy under which Redis never drops a
+// record before its ttl.
+const safePolicy = "noeviction"
 
 // Sentinel errors returned by this package. Callers compare them with
 // [errors.Is].
@@ -41,6 +70,16 @@ var (
 	// unreachable, timed out or an error reply. The caller rejects 0-RTT
 	// (RFC 8446, Section 8.2) and goes on with 1-RTT.
 	ErrUnavailable = errors.New("redisreplay: store unavailable")
+
+	// ErrEvictionPolicy is returned by [New], and by every check after a
+	// re-check found it, when the server's maxmemory-policy is not
+	// noeviction: Redis may then drop replay records early.
+	ErrEvictionPolicy = errors.New("redisreplay: Redis maxmemory-policy is not noeviction; replay records may be evicted")
+
+	// ErrPolicyUnknown is returned by [New] when the server does not
+	// answer CONFIG GET maxmemory-policy (renamed or forbidden) and
+	// [Options.AssumeNoEviction] is not set.
+	ErrPolicyUnknown = errors.New("redisreplay: cannot read Redis maxmemory-policy; set it to noeviction and set Options.AssumeNoEviction")
 )
 
 // Options configures a [Store].
@@ -53,6 +92,17 @@ type Options struct {
 	// Timeout bounds each CheckAndStore call, whatever the client's own
 	// timeouts are. Zero or less means DefaultTimeout.
 	Timeout time.Duration
+
+	// AssumeNoEviction skips reading maxmemory-policy, for servers where
+	// CONFIG is renamed or forbidden. The operator asserts that the policy
+	// is noeviction and stays so; with another policy, replay records can
+	// be evicted and 0-RTT replayed.
+	AssumeNoEviction bool
+
+	// PolicyCheckInterval is how often a check reads maxmemory-policy
+	// again (one extra round trip on that check). Zero or less means
+	// DefaultPolicyCheckInterval.
+	PolicyCheckInterval time.Duration
 }
 
 // Store is a [resumption.ReplayStore] backed by Redis, RFC 8446, Section 8.2.
@@ -64,39 +114,126 @@ type Options struct {
 //
 // which Redis executes atomically: of any number of concurrent checks of one
 // key, on any number of Stores sharing the server, exactly one sees it
-// fresh. Expiry uses the Redis server's clock, not the caller's.
+// fresh. Expiry uses the Redis server's clock (elapsed time), not the
+// caller's. Once every [Options.PolicyCheckInterval] one check also reads the
+// eviction policy (see the package documentation).
 type Store struct {
-	client  redis.UniversalClient
-	prefix  string
-	timeout time.Duration
+	client        redis.UniversalClient
+	prefix        string
+	timeout       time.Duration
+	checkPolicy   bool
+	checkInterval time.Duration
+
+	// nextCheck is when the policy is due to be read again, in Unix
+	// nanoseconds; policyErr is the result of the last reading.
+	nextCheck atomic.Int64
+	policyErr atomic.Pointer[error]
 }
 
 var _ resumption.ReplayStore = (*Store)(nil)
 
 // New returns a [Store] that records keys through client, RFC 8446,
 // Section 8.2. The client is used as configured; New panics if it is nil.
-func New(client redis.UniversalClient, opts Options) *Store {
+//
+// Unless opts.AssumeNoEviction is set, New reads the server's
+// maxmemory-policy within opts.Timeout (or before ctx is done) and returns an
+// error wrapping [ErrEvictionPolicy] if it is not noeviction, or wrapping
+// [ErrPolicyUnknown] if it cannot be read.
+func New(ctx context.Context, client redis.UniversalClient, opts Options) (*Store, error) {
 	if client == nil {
 		panic("redisreplay: internal error: nil Redis client")
 	}
-	s := &Store{client: client, prefix: opts.Prefix, timeout: opts.Timeout}
+	s := &Store{
+		client:        client,
+		prefix:        opts.Prefix,
+		timeout:       opts.Timeout,
+		checkPolicy:   !opts.AssumeNoEviction,
+		checkInterval: opts.PolicyCheckInterval,
+	}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
 	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
-	return s
+	if s.checkInterval <= 0 {
+		s.checkInterval = DefaultPolicyCheckInterval
+	}
+	if s.checkPolicy {
+		verdict, err := s.readPolicy(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrPolicyUnknown, err)
+		}
+		if verdict != nil {
+			return nil, verdict
+		}
+		s.setPolicy(nil)
+	}
+	return s, nil
+}
+
+// readPolicy reads maxmemory-policy. It returns the policy's verdict (nil,
+// or an error wrapping ErrEvictionPolicy or ErrPolicyUnknown) and, apart,
+// an error if Redis did not answer at all.
+func (s *Store) readPolicy(ctx context.Context) (verdict, err error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	cmd := redis.NewMapStringStringCmd(ctx, "config", "get", "maxmemory-policy")
+	err = s.process(ctx, cmd)
+	var reply redis.Error
+	switch policy, ok := cmd.Val()["maxmemory-policy"]; {
+	case errors.As(err, &reply):
+		// An error reply: CONFIG is renamed away or forbidden (NOPERM).
+		return fmt.Errorf("%w: %w", ErrPolicyUnknown, err), nil
+	case err != nil:
+		return nil, err
+	case !ok:
+		return ErrPolicyUnknown, nil
+	case policy != safePolicy:
+		return fmt.Errorf("%w (it is %q)", ErrEvictionPolicy, policy), nil
+	}
+	return nil, nil
+}
+
+// policy returns the verdict of the last policy reading, reading it again
+// first if it is due. Of concurrent callers, one reads; the others use the
+// last verdict. A reading that gets no answer keeps the last verdict, fails
+// this check with ErrUnavailable, and is retried on the next check.
+func (s *Store) policy(ctx context.Context) error {
+	if !s.checkPolicy {
+		return nil
+	}
+	next := s.nextCheck.Load()
+	if time.Now().UnixNano() < next || !s.nextCheck.CompareAndSwap(next, next+int64(s.checkInterval)) {
+		return *s.policyErr.Load()
+	}
+	verdict, err := s.readPolicy(ctx)
+	if err != nil {
+		s.nextCheck.Store(next) // due again
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	s.setPolicy(verdict)
+	return verdict
+}
+
+// setPolicy records a verdict and schedules the next reading.
+func (s *Store) setPolicy(verdict error) {
+	s.policyErr.Store(&verdict)
+	s.nextCheck.Store(time.Now().Add(s.checkInterval).UnixNano())
 }
 
 // CheckAndStore implements [resumption.ReplayStore.CheckAndStore], RFC 8446,
 // Section 8.2, with one SET NX PX round trip. It returns (false, err) with
 // err wrapping [ErrUnavailable] when Redis does not answer within
-// [Options.Timeout] (or before ctx is done), and [resumption.ErrInvalidTTL]
-// for a ttl of zero or less.
+// [Options.Timeout] (or before ctx is done), [ErrEvictionPolicy] or
+// [ErrPolicyUnknown] when the last policy reading failed, and
+// [resumption.ErrInvalidTTL] for a ttl of zero or less.
 func (s *Store) CheckAndStore(ctx context.Context, key []byte, ttl time.Duration) (bool, error) {
 	if ttl <= 0 {
 		return false, fmt.Errorf("redisreplay: ttl %v: %w", ttl, resumption.ErrInvalidTTL)
+	}
+	if err := s.policy(ctx); err != nil {
+		return false, err
 	}
 	ms := ttl.Milliseconds()
 	if ttl%time.Millisecond != 0 {
@@ -106,10 +243,18 @@ func (s *Store) CheckAndStore(ctx context.Context, key []byte, ttl time.Duration
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	cmd := redis.NewBoolCmd(ctx, "set", s.prefix+hex.EncodeToString(sum[:16]), "1", "nx", "px", ms)
+	if err := s.process(ctx, cmd); err != nil {
+		return false, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return cmd.Val(), nil
+}
 
-	// A go-redis client applies a context deadline to socket reads only when
-	// built with ContextTimeoutEnabled. Waiting here instead bounds the call
-	// by Timeout with any client; a late reply is dropped.
+// process sends cmd and waits for its answer until ctx is done.
+//
+// A go-redis client applies a context deadline to socket reads only when
+// built with ContextTimeoutEnabled. Waiting here instead bounds the call
+// with any client; a late reply is dropped.
+func (s *Store) process(ctx context.Context, cmd redis.Cmder) error {
 	done := make(chan error, 1)
 	go func() {
 		defer func() {
@@ -123,11 +268,8 @@ func (s *Store) CheckAndStore(ctx context.Context, key []byte, ttl time.Duration
 	}()
 	select {
 	case err := <-done:
-		if err != nil {
-			return false, fmt.Errorf("%w: %w", ErrUnavailable, err)
-		}
-		return cmd.Val(), nil
+		return err
 	case <-ctx.Done():
-		return false, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+		return ctx.Err()
 	}
 }

@@ -5,20 +5,19 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"github.com/tlsticket/tlsticket/internal/redistest"
 	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tlsticket/tlsticket/internal/redistest"
 	"github.com/tlsticket/tlsticket/resumption"
 	"github.com/tlsticket/tlsticket/resumption/redisreplay"
+	"github.com/tlsticket/tlsticket/resumption/replaytest"
 )
 
 // testTimeout is Options.Timeout in tests: long enough for a loaded CI
@@ -31,7 +30,7 @@ const boundSlack = time.Second
 
 func newStore(t *testing.T, srv *redistest.Server, prefix string) *redisreplay.Store {
 	t.Helper()
-	return redisreplay.New(srv.NewClient(t), redisreplay.Options{Prefix: prefix, Timeout: testTimeout})
+	return mustNew(t, srv.NewClient(t), redisreplay.Options{Prefix: prefix, Timeout: testTimeout})
 }
 
 func mustCheck(t *testing.T, s resumption.ReplayStore, key string, ttl time.Duration, want bool) {
@@ -56,68 +55,17 @@ func TestSharedAcrossStores(t *testing.T) {
 	mustCheck(t, a, "binder-2", time.Minute, false)
 }
 
+// TestConcurrentAcrossStores checks that of concurrent checks through two
+// Stores on one server, exactly one sees each key fresh.
 func TestConcurrentAcrossStores(t *testing.T) {
 	srv := redistest.Start(t)
-	stores := []*redisreplay.Store{newStore(t, srv, "conc:"), newStore(t, srv, "conc:")}
-	const goroutines, keys = 50, 20
-	var fresh [keys]atomic.Int32
-	var wg sync.WaitGroup
-	for g := range goroutines {
-		wg.Go(func() {
-			s := stores[g%len(stores)]
-			for k := range keys {
-				ok, err := s.CheckAndStore(t.Context(), fmt.Appendf(nil, "key-%d", k), time.Minute)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if ok {
-					fresh[k].Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for k := range fresh {
-		if n := fresh[k].Load(); n != 1 {
-			t.Errorf("key %d fresh %d times across %d goroutines, want 1", k, n, goroutines)
-		}
-	}
+	replaytest.TestConcurrent(t, newStore(t, srv, "conc:"), newStore(t, srv, "conc:"))
 }
 
 // redisKey is the key layout documented on Store.
 func redisKey(prefix, key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return prefix + hex.EncodeToString(sum[:16])
-}
-
-func TestExpiry(t *testing.T) {
-	srv := redistest.Start(t)
-	client := srv.NewClient(t)
-	s := redisreplay.New(client, redisreplay.Options{Prefix: "exp:", Timeout: testTimeout})
-	const ttl = 200 * time.Millisecond
-	mustCheck(t, s, "short", ttl, true)
-	mustCheck(t, s, "short", ttl, false)
-	pttl, err := client.PTTL(t.Context(), redisKey("exp:", "short")).Result()
-	if err != nil || pttl <= 0 || pttl > ttl {
-		t.Fatalf("PTTL = %v, %v; want in (0, %v]", pttl, err, ttl)
-	}
-	// Redis expires on its own, real clock: poll, bounded.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		fresh, err := s.CheckAndStore(t.Context(), []byte("short"), ttl)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fresh {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("key still recorded 5s after a %v ttl", ttl)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	mustCheck(t, s, "short", ttl, false) // recorded again
 }
 
 // countingHook counts the commands a client sends.
@@ -156,9 +104,9 @@ func TestOneRoundTrip(t *testing.T) {
 	if err := client.Ping(t.Context()).Err(); err != nil {
 		t.Fatal(err)
 	}
-	hook := &countingHook{}
+	s := mustNew(t, client, redisreplay.Options{Prefix: "rt:", Timeout: testTimeout})
+	hook := &countingHook{} // after New, which reads the eviction policy
 	client.AddHook(hook)
-	s := redisreplay.New(client, redisreplay.Options{Prefix: "rt:", Timeout: testTimeout})
 
 	const checks = 10
 	for i := range checks {
@@ -225,7 +173,7 @@ func TestUnreachable(t *testing.T) {
 	l.Close() // nothing listens there now
 	client := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { client.Close() })
-	s := redisreplay.New(client, redisreplay.Options{Timeout: testTimeout})
+	s := mustNew(t, client, redisreplay.Options{Timeout: testTimeout, AssumeNoEviction: true})
 	fresh, err := s.CheckAndStore(t.Context(), []byte("k"), time.Minute)
 	if fresh || !errors.Is(err, redisreplay.ErrUnavailable) || !strings.HasPrefix(err.Error(), "redisreplay: ") {
 		t.Errorf("CheckAndStore = %v, %v; want false, ErrUnavailable", fresh, err)
@@ -245,22 +193,11 @@ func TestPrefixIsolation(t *testing.T) {
 func TestDefaultPrefix(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.NewClient(t)
-	s := redisreplay.New(client, redisreplay.Options{})
+	s := mustNew(t, client, redisreplay.Options{})
 	mustCheck(t, s, "k", time.Minute, true)
 	n, err := client.Exists(t.Context(), redisKey(redisreplay.DefaultPrefix, "k")).Result()
 	if err != nil || n != 1 {
 		t.Errorf("key under DefaultPrefix: exists = %d, %v; want 1", n, err)
-	}
-}
-
-func TestUseOnce(t *testing.T) {
-	srv := redistest.Start(t)
-	s := newStore(t, srv, "once:")
-	for i, want := range []bool{true, false} {
-		first, err := resumption.UseOnce(t.Context(), s, []byte("ticket"), time.Hour)
-		if err != nil || first != want {
-			t.Errorf("use %d: UseOnce = %v, %v; want %v", i, first, err, want)
-		}
 	}
 }
 
@@ -270,7 +207,7 @@ func TestInvalidTTL(t *testing.T) {
 	t.Cleanup(func() { client.Close() })
 	hook := &countingHook{}
 	client.AddHook(hook)
-	s := redisreplay.New(client, redisreplay.Options{})
+	s := mustNew(t, client, redisreplay.Options{AssumeNoEviction: true})
 	for _, ttl := range []time.Duration{0, -time.Second} {
 		fresh, err := s.CheckAndStore(t.Context(), []byte("k"), ttl)
 		if fresh || !errors.Is(err, resumption.ErrInvalidTTL) {
@@ -289,5 +226,15 @@ func TestNewNilClientPanics(t *testing.T) {
 			t.Errorf("panic = %q, want a redisreplay internal error", msg)
 		}
 	}()
-	redisreplay.New(nil, redisreplay.Options{})
+	redisreplay.New(t.Context(), nil, redisreplay.Options{})
+}
+
+// mustNew returns a Store, failing the test if New refuses the server.
+func mustNew(t *testing.T, client redis.UniversalClient, opts redisreplay.Options) *redisreplay.Store {
+	t.Helper()
+	s, err := redisreplay.New(t.Context(), client, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
