@@ -26,12 +26,7 @@ var parserName = regexp.MustCompile(`^(Parse|Unmarshal|Open)([A-Z0-9_]|$)`)
 // flag or a configuration file is fuzzed. An entry that matches no
 // function is reported in the log, not as a failure, so that removing a
 // function elsewhere does not break this test.
-var fuzzExempt = map[string]string{
-	// A developer tool: it reads the output of the developer's own
-	// `go test -bench` run, never data from a client or an operator of
-	// a server, and no product package imports it.
-	"internal/benchsuite.ParseGoTest": "reads the developer's own go test -bench output",
-}
+var fuzzExempt = map[string]string{}
 
 // A parserFunc is an exported function or method whose name starts with
 // Parse, Unmarshal or Open and that takes bytes or text.
@@ -431,4 +426,27 @@ func FuzzEngine(f *testing.F) { f.Fuzz(func(t *testing.T, b []byte) { var u q.U;
 	if got, want := strings.Join(covered, " "), "p.ParseA<-p.FuzzA p.T.OpenX<-p.FuzzA p.U.UnmarshalText<-fuzz.FuzzEngine"; got != want {
 		t.Errorf("covered %q, want %q", got, want)
 	}
+}
+
+// isFuzzTarget reports whether fn is a fuzz target as the testing package
+// defines one: func FuzzXxx(*testing.F), with no receiver or result.
+func isFuzzTarget(fn *ast.FuncDecl) bool {
+	name := fn.Name.Name
+	if fn.Recv != nil || !strings.HasPrefix(name, "Fuzz") || fn.Type.Results != nil ||
+		fn.Type.Params == nil || len(fn.Type.Params.List) != 1 || len(fn.Type.Params.List[0].Names) > 1 {
+		return false
+	}
+	if len(name) > len("Fuzz") && strings.ToLower(name[4:5]) == name[4:5] && strings.ToUpper(name[4:5]) != name[4:5] {
+		return false // Fuzzy(…) is not a target
+	}
+	star, ok := fn.Type.Params.List[0].Type.(*ast.StarExpr)
+	if !ok {
+		return false
+	}
+	sel, ok := star.X.(*ast.SelectorExpr)
+	if !ok {
+		return false
+	}
+	pkg, ok := sel.X.(*ast.Ident)
+	return ok && pkg.Name == "testing" && sel.Sel.Name == "F"
 }

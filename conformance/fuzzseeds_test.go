@@ -1,84 +1,36 @@
 package conformance
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"io/fs"
+	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 )
 
-// fuzzTargets walks the module from its root and returns, by package
-// directory (slash-separated, relative to the root), the fuzz targets
-// declared in its _test.go files: the functions FuzzX(f *testing.F). It
-// parses the files rather than matching text, so formatting cannot hide a
-// target. testdata, vendor and hidden directories are skipped, as the go
-// command skips them.
+// fuzzTargets returns, by package directory (slash-separated, relative to
+// the module root), the fuzz targets that make fuzz runs: it asks
+// scripts/fuzz.sh for its list (FUZZLIST=1), which is go test -list's, so
+// that the targets are listed in one place.
 func fuzzTargets(t *testing.T) map[string][]string {
 	t.Helper()
-	targets := map[string][]string{}
-	fset := token.NewFileSet()
-	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		name := d.Name()
-		if d.IsDir() {
-			if path != ".." && (name == "testdata" || name == "vendor" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(name, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-		if err != nil {
-			return err
-		}
-		dir, err := filepath.Rel("..", filepath.Dir(path))
-		if err != nil {
-			return err
-		}
-		for _, decl := range f.Decls {
-			if fn, ok := decl.(*ast.FuncDecl); ok && isFuzzTarget(fn) {
-				targets[filepath.ToSlash(dir)] = append(targets[filepath.ToSlash(dir)], fn.Name.Name)
-			}
-		}
-		return nil
-	})
+	cmd := exec.Command("sh", "scripts/fuzz.sh")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "FUZZLIST=1")
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("walking the module: %v", err)
+		t.Fatalf("FUZZLIST=1 sh scripts/fuzz.sh: %v\n%s", err, out)
+	}
+	targets := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		dir, name, ok := strings.Cut(line, " ")
+		if !ok || !strings.HasPrefix(name, "Fuzz") {
+			t.Fatalf("scripts/fuzz.sh listed %q, want \"<dir> <FuzzX>\"", line)
+		}
+		targets[dir] = append(targets[dir], name)
 	}
 	return targets
-}
-
-// isFuzzTarget reports whether fn is a fuzz target as the testing package
-// defines one: func FuzzXxx(*testing.F), with no receiver or result.
-func isFuzzTarget(fn *ast.FuncDecl) bool {
-	name := fn.Name.Name
-	if fn.Recv != nil || !strings.HasPrefix(name, "Fuzz") || fn.Type.Results != nil ||
-		fn.Type.Params == nil || len(fn.Type.Params.List) != 1 || len(fn.Type.Params.List[0].Names) > 1 {
-		return false
-	}
-	if len(name) > len("Fuzz") && strings.ToLower(name[4:5]) == name[4:5] && strings.ToUpper(name[4:5]) != name[4:5] {
-		return false // Fuzzy(…) is not a target
-	}
-	star, ok := fn.Type.Params.List[0].Type.(*ast.StarExpr)
-	if !ok {
-		return false
-	}
-	sel, ok := star.X.(*ast.SelectorExpr)
-	if !ok {
-		return false
-	}
-	pkg, ok := sel.X.(*ast.Ident)
-	return ok && pkg.Name == "testing" && sel.Sel.Name == "F"
 }
 
 // seedRun matches the result line of one seed input in go test -v output:

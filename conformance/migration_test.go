@@ -29,14 +29,7 @@ func TestMigrationFromOpenSSL(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	lk, err := keyfile.ParseLegacyKey(raw, keyfile.LayoutNginx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opener, err := legacy.NewOpener(lk)
-	if err != nil {
-		t.Fatal(err)
-	}
+	opener, _ := opensslkit.Opener(t, raw, keyfile.LayoutNginx)
 	ours := interopKey(t, "after-migration")
 	var seen []status.Status
 	srv := startServer(t, tls.VersionTLS12, seal.NewKeyring(ring(t, ours)), func(c *engine.Config) {

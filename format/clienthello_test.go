@@ -88,7 +88,7 @@ func TestParseClientHelloExtensions(t *testing.T) {
 			for _, e := range got.Extensions {
 				types = append(types, e.Type)
 			}
-			if !equalTypes(types, tt.types) {
+			if !slices.Equal(types, tt.types) {
 				t.Errorf("extension types = %v, want %v", types, tt.types)
 			}
 			if got.BindersOffset != tt.bindersOffset {
@@ -97,18 +97,6 @@ func TestParseClientHelloExtensions(t *testing.T) {
 			checkClientHelloExtensions(t, tt.in, got)
 		})
 	}
-}
-
-func equalTypes(a, b []ExtensionType) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // checkClientHelloExtensions checks that c is consistent with msg: the

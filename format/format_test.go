@@ -5,9 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/tlsticket/tlsticket/internal/testkit/rfc8448"
 )
 
 // h decodes hex written in parts, ignoring white space. It panics on bad
@@ -39,7 +40,7 @@ func (b *hexBytes) UnmarshalJSON(data []byte) error {
 	return err
 }
 
-// rfc8448Vectors holds the parts of testdata/rfc8448.json that format uses.
+// rfc8448Vectors holds the parts of the RFC 8448 vectors that format uses.
 type rfc8448Vectors struct {
 	Section3 struct {
 		ClientHello             hexBytes `json:"client_hello"`
@@ -79,18 +80,12 @@ type rfc8448Vectors struct {
 	} `json:"section4_resumed_0rtt_handshake"`
 }
 
-// loadRFC8448 reads testdata/rfc8448.json. It fails the test if the file is
+// loadRFC8448 reads the RFC 8448 vectors of internal/testkit/rfc8448. It fails the test if the file is
 // missing or incomplete, so that the vectors cannot silently stop running.
 func loadRFC8448(t testing.TB) *rfc8448Vectors {
 	t.Helper()
-	data, err := os.ReadFile("testdata/rfc8448.json")
-	if err != nil {
-		t.Fatalf("RFC 8448 vectors: %v", err)
-	}
 	v := new(rfc8448Vectors)
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("RFC 8448 vectors: %v", err)
-	}
+	rfc8448.Decode(t, v)
 	if len(v.Section3.NewSessionTicketMessage) == 0 || len(v.Section4.ClientHello) == 0 {
 		t.Fatal("RFC 8448 vectors: the file has no NewSessionTicket or ClientHello")
 	}

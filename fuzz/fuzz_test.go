@@ -14,6 +14,7 @@ import (
 
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/format"
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/resumption"
 	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/status"
@@ -183,7 +184,7 @@ func (f *fixture) fits(in *issued, v uint16, c *engine.ConnInfo) bool {
 // minimizes a 64 KiB input slowly enough to stall for a minute.
 func FuzzSealOpenState(f *testing.F) {
 	fx := newFixture(f)
-	now := epoch.UnixMilli()
+	now := testkit.Epoch.UnixMilli()
 	for _, in := range fx.order {
 		s := in.want
 		var cert []byte
@@ -212,7 +213,7 @@ func FuzzSealOpenState(f *testing.F) {
 			n = nonce
 		}
 		cfg := &engine.Config{
-			Keys: fx.keys, Time: func() time.Time { return time.UnixMilli(nowMS) }, Rand: newDetReader("seal-open"),
+			Keys: fx.keys, Time: func() time.Time { return time.UnixMilli(nowMS) }, Rand: testkit.Rand("fuzz seal-open"),
 			Lifetime: time.Duration(lifetimeMS) * time.Millisecond, Binding: binding, MaxEarlyData: maxEarly,
 		}
 		fx.checkSealOpen(t, cfg, s, n)
@@ -465,8 +466,13 @@ func (f *fixture) checkSelection(t *testing.T, ch *engine.ClientHelloTLS13, sel 
 	if in == nil || in.psk == nil || !f.fits(in, format.VersionTLS13, conn) {
 		t.Fatalf("resumed identity %x, which is no sealed TLS 1.3 ticket fitting %+v", psks.Identities[i].Identity, conn)
 	}
-	if want := binder(in.psk, ch.Message[:exts.BindersOffset]); !hmac.Equal(want, psks.Binders[i]) {
-		t.Fatalf("resumed %s with binder %x, want %x", in.name, psks.Binders[i], want)
+	// Rewriting binder i with the ticket's PSK must leave the message as
+	// it is.
+	only := make([]*resumption.PSK, len(psks.Binders))
+	only[i] = in.psk
+	want := bytes.Clone(ch.Message)
+	if err := resumption.SetPSKBinders(want, only); err != nil || !hmac.Equal(want, ch.Message) {
+		t.Fatalf("resumed %s with binder %x, not the ticket PSK's (%v)", in.name, psks.Binders[i], err)
 	}
 	if diff := cmp.Diff(in.want, *sel.Session, stateCmp); diff != "" {
 		t.Fatalf("resumed %s: session differs from the sealed state (-want +got):\n%s", in.name, diff)

@@ -3,64 +3,35 @@ package fuzz
 import (
 	"bytes"
 	"crypto"
-	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"github.com/tlsticket/tlsticket/internal/fakeclock"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/format"
+	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"github.com/tlsticket/tlsticket/internal/testkit"
+	"github.com/tlsticket/tlsticket/internal/testkit/rfc8448"
 	"github.com/tlsticket/tlsticket/resumption"
 	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/status"
 )
 
-// epoch is the fixed time of every fixture clock.
-var epoch = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-
-// detReader is a deterministic, concurrency-safe random source, so that every
-// fuzzing worker seals byte-identical tickets.
-type detReader struct {
-	mu sync.Mutex
-	r  *rand.ChaCha8
-}
-
-// fakeClock is the shared fake clock of internal/fakeclock.
-type fakeClock = fakeclock.Clock
-
-func newDetReader(label string) *detReader {
-	return &detReader{r: rand.NewChaCha8(sha256.Sum256([]byte("tlsticket fuzz rand " + label)))}
-}
-
-func (d *detReader) Read(p []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.r.Read(p)
-}
-
 // testKey returns a deterministic key of AEAD a named after label.
 func testKey(tb testing.TB, a seal.AEAD, label string) *seal.Key {
 	tb.Helper()
-	sum := sha256.Sum256([]byte("tlsticket fuzz key " + label))
-	k, err := seal.NewKey(a, sum[:a.KeySize()])
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return k
+	return testkit.Key(tb, a, "fuzz "+label)
 }
 
+// newRing returns a ring of primary and decryptOnly keys with deterministic
+// nonces named after label.
 func newRing(tb testing.TB, label string, primary *seal.Key, decryptOnly ...*seal.Key) *seal.Ring {
 	tb.Helper()
-	r, err := seal.NewRing(newDetReader(label), primary, decryptOnly...)
+	r, err := seal.NewRing(testkit.Rand(label), primary, decryptOnly...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -97,7 +68,7 @@ type helloSeed struct {
 // seeded with. It is used by one goroutine at a time: the fuzzing engine
 // calls a target's function sequentially in each worker process.
 type fixture struct {
-	clock   *fakeClock
+	clock   *fakeclock.Clock
 	keys    *seal.Keyring
 	e       *engine.Engine
 	calls   []call
@@ -108,8 +79,8 @@ type fixture struct {
 }
 
 const (
-	sni  = "example.com"
-	alpn = "h2"
+	sni  = testkit.ServerName
+	alpn = testkit.ALPN
 )
 
 // newFixture builds the engine under test: a ring whose primary key is
@@ -119,20 +90,18 @@ const (
 // calls and returns the default. It then issues the seed tickets.
 func newFixture(tb testing.TB) *fixture {
 	tb.Helper()
-	f := &fixture{clock: fakeclock.New(epoch), issued: map[string]*issued{}}
-	store := resumption.NewMemoryStore(resumption.MemoryStoreConfig{Time: f.clock.Now})
-	f.clock.Advance(resumption.DefaultFreshnessWindow + time.Second)
-	keys := []*seal.Key{
+	srv := testkit.NewServer(tb, testkit.Rand("fuzz open"),
 		testKey(tb, seal.AES256GCM, "primary"),
 		testKey(tb, seal.ChaCha20Poly1305, "chacha"),
 		testKey(tb, seal.XChaCha20Poly1305, "xchacha"),
 		testKey(tb, seal.AES128GCM, "aes128"),
-	}
-	f.keys = seal.NewKeyring(newRing(tb, "open", keys[0], keys[1:]...))
+	)
+	f := &fixture{clock: srv.Clock, keys: srv.Keyring, issued: map[string]*issued{}}
+	keys := srv.Keys
 	var err error
 	f.e, err = engine.New(&engine.Config{
-		Keys: f.keys, Time: f.clock.Now, Rand: newDetReader("engine"),
-		MaxEarlyData: 16384, ReplayStore: store,
+		Keys: f.keys, Time: f.clock.Now, Rand: testkit.Rand("fuzz engine"),
+		MaxEarlyData: testkit.MaxEarlyData, ReplayStore: srv.Store,
 		DecryptTicket: func(ti engine.TicketInfo) status.Return {
 			s, keyName, st := ti.Session, ti.KeyName, ti.Status
 			f.calls = append(f.calls, call{s, keyName, st})
@@ -152,10 +121,10 @@ func newFixture(tb testing.TB) *fixture {
 func (f *fixture) issuer(tb testing.TB, key *seal.Key, skew time.Duration, binding string) *engine.Engine {
 	tb.Helper()
 	e, err := engine.New(&engine.Config{
-		Keys:         seal.NewKeyring(newRing(tb, "issue "+key.String()+skew.String()+binding, key)),
+		Keys:         seal.NewKeyring(newRing(tb, "fuzz issue "+key.String()+skew.String()+binding, key)),
 		Time:         func() time.Time { return f.clock.Now().Add(skew) },
-		Rand:         newDetReader("issuer " + key.String() + skew.String() + binding),
-		MaxEarlyData: 16384,
+		Rand:         testkit.Rand("fuzz issuer " + key.String() + skew.String() + binding),
+		MaxEarlyData: testkit.MaxEarlyData,
 		Binding:      []byte(binding),
 		GenerateTicket: func(s *format.State) error {
 			c := cloneState(*s)
@@ -308,7 +277,7 @@ func (f *fixture) byName(tb testing.TB, name string) *issued {
 func (f *fixture) offer(tb testing.TB, tickets []*issued, adjust func(*testkit.ClientHello)) []byte {
 	tb.Helper()
 	now := f.clock.Now()
-	o := &format.OfferedPSKs{}
+	ids := make([]format.PSKIdentity, len(tickets))
 	psks := make([]*resumption.PSK, len(tickets))
 	for i, in := range tickets {
 		psks[i] = in.psk
@@ -319,49 +288,16 @@ func (f *fixture) offer(tb testing.TB, tickets []*issued, adjust func(*testkit.C
 			}
 			psks[i] = psk
 		}
-		o.Identities = append(o.Identities, format.PSKIdentity{
+		ids[i] = format.PSKIdentity{
 			Identity:            in.ticket,
 			ObfuscatedTicketAge: resumption.ObfuscateTicketAge(now.Sub(in.want.CreatedAt), in.want.AgeAdd),
-		})
-		o.Binders = append(o.Binders, make([]byte, psks[i].Hash().Size()))
+		}
 	}
-	ch := &testkit.ClientHello{ServerName: sni, ALPN: []string{alpn}, Modes: []format.PSKMode{format.PSKModeDHEKE}, PSKs: o}
-	if adjust != nil {
-		adjust(ch)
-	}
-	msg, err := ch.Marshal()
+	msg, err := testkit.PSKHello(ids, psks, adjust)
 	if err != nil {
 		tb.Fatal(err)
-	}
-	if ch.PSKs != nil && !ch.PSKNotLast {
-		setBinders(tb, msg, psks)
 	}
 	return msg
-}
-
-// setBinders writes the binders of msg, whose last extension is a
-// pre_shared_key with one identity per PSK, made with psks.
-func setBinders(tb testing.TB, msg []byte, psks []*resumption.PSK) {
-	tb.Helper()
-	exts, err := format.ParseClientHelloExtensions(msg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	data, _ := exts.Lookup(format.ExtensionPreSharedKey)
-	o, err := format.ParseOfferedPSKs(data)
-	if err != nil || len(o.Binders) != len(psks) {
-		tb.Fatalf("setBinders: %v", err)
-	}
-	for i, psk := range psks {
-		copy(o.Binders[i], binder(psk, msg[:exts.BindersOffset])) // aliases msg
-	}
-}
-
-// binder computes the binder of psk over a truncated ClientHello (RFC 8446,
-// Section 4.2.11.2), with no HelloRetryRequest.
-func binder(psk *resumption.PSK, truncated []byte) []byte {
-	th := resumption.TranscriptHash(psk.Hash(), truncated)
-	return psk.EarlySecret().ResumptionBinderKey().Binder(nil, th)
 }
 
 // buildHellos builds the ClientHello seeds: good ones, 0-RTT ones, ones
@@ -444,49 +380,6 @@ func cloneState(s format.State) format.State {
 	return s
 }
 
-// vectors returns every hex string of the RFC 8448 vectors in
-// format/testdata, by JSON path, and the payloads and hex header values of
-// any CCTV-style vector files (<pkg>/testdata/vectors/*.txt). It fails if
-// the RFC 8448 file is missing or yields nothing: a seed loader that
-// silently finds zero vectors is how age's fuzz seeds broke.
-func vectors(tb testing.TB) map[string][]byte {
-	tb.Helper()
-	raw, err := os.ReadFile("../format/testdata/rfc8448.json")
-	if err != nil {
-		tb.Fatalf("the RFC 8448 vectors must exist: %v", err)
-	}
-	var doc any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		tb.Fatal(err)
-	}
-	out := map[string][]byte{}
-	collectHex(doc, "rfc8448", out)
-	if len(out) == 0 {
-		tb.Fatal("no hex vectors found in format/testdata/rfc8448.json")
-	}
-	files, err := filepath.Glob("../*/testdata/vectors/*.txt")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, name := range files {
-		readVectorFile(tb, name, out)
-	}
-	return out
-}
-
-func collectHex(v any, path string, out map[string][]byte) {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			collectHex(x, path+"."+k, out)
-		}
-	case string:
-		if b, err := hex.DecodeString(v); err == nil && len(b) > 0 {
-			out[path] = b
-		}
-	}
-}
-
 // readVectorFile adds the hex header values and the payload of a vector
 // file (docs/vectors.md: a "key: value" header, a blank line, hex payload).
 func readVectorFile(tb testing.TB, name string, out map[string][]byte) {
@@ -508,18 +401,29 @@ func readVectorFile(tb testing.TB, name string, out map[string][]byte) {
 	}
 }
 
-// sortedVectors returns the vectors in a fixed order.
+// sortedVectors returns every hex value of the RFC 8448 vectors, then the
+// payloads and hex header values of any CCTV-style vector files
+// (<pkg>/testdata/vectors/*.txt), in a fixed order. It fails if the RFC 8448
+// vectors yield nothing: a seed loader that silently finds zero vectors is
+// how age's fuzz seeds broke.
 func sortedVectors(tb testing.TB) [][]byte {
 	tb.Helper()
-	m := vectors(tb)
+	files, err := filepath.Glob("../*/testdata/vectors/*.txt")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := map[string][]byte{}
+	for _, name := range files {
+		readVectorFile(tb, name, m)
+	}
 	names := make([]string, 0, len(m))
 	for k := range m {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	out := make([][]byte, len(names))
-	for i, k := range names {
-		out[i] = m[k]
+	out := rfc8448.AllHex(tb)
+	for _, k := range names {
+		out = append(out, m[k])
 	}
 	return out
 }

@@ -137,7 +137,7 @@ func (e KeyEntry) check() error {
 	if len(e.Secret) != e.AEAD.KeySize() {
 		return fmt.Errorf("secret is %d bytes, %v needs %d", len(e.Secret), e.AEAD, e.AEAD.KeySize())
 	}
-	if allEqual(e.Secret) {
+	if seal.WeakSecret(e.Secret) {
 		return fmt.Errorf("weak secret (all bytes equal): %w", seal.ErrWeakKey)
 	}
 	p := e.Phases
@@ -150,16 +150,6 @@ func (e KeyEntry) check() error {
 		return errors.New("retire is before decrypt-only")
 	}
 	return nil
-}
-
-// allEqual reports whether every byte of b equals the first, without
-// branching on the secret bytes.
-func allEqual(b []byte) bool {
-	var diff byte
-	for _, c := range b {
-		diff |= c ^ b[0]
-	}
-	return diff == 0
 }
 
 // String returns a description such as "keyfile.KeyEntry{AES-256-GCM

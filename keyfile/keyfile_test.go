@@ -3,7 +3,6 @@ package keyfile
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsticket/tlsticket/internal/testkit/secretscan"
 	"github.com/tlsticket/tlsticket/seal"
 )
 
@@ -187,7 +187,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate-other-aead", Header + "\n" + good + "\n" + strings.Replace(good, "AES-256-GCM", "XAES-256-GCM", 1) + "\n", 3, "duplicate key (same secret as line 2)"},
 		{"long-line", Header + "\n#" + strings.Repeat("x", 2000) + "\n", 2, "line longer than 1024 bytes"},
 	}
-	forbidden := secretForms(secretA)
+	forbidden := secretscan.Forms(secretA)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := Parse(strings.NewReader(tt.file))
@@ -288,22 +288,6 @@ func TestGenerateEntry(t *testing.T) {
 	}
 }
 
-// secretForms returns the ways a secret could appear in printed output.
-func secretForms(b []byte) []string {
-	return []string{
-		string(b),
-		hex.EncodeToString(b),
-		strings.ToUpper(hex.EncodeToString(b)),
-		fmt.Sprint(b),
-		fmt.Sprintf("%#v", b),
-		fmt.Sprintf("% x", b),
-		hex.EncodeToString(b[:8]),
-		base64.StdEncoding.EncodeToString(b),
-		base64.StdEncoding.EncodeToString(b)[:12],
-		base64.RawURLEncoding.EncodeToString(b)[:12],
-	}
-}
-
 func TestNoSecretsPrinted(t *testing.T) {
 	e := KeyEntry{AEAD: seal.AES256GCM, Secret: secretA, Phases: phases(0)}
 	want := "keyfile.KeyEntry{AES-256-GCM secret:REDACTED announce=2029-12-31T23:00:00Z activate=2030-01-01T00:00:00Z decrypt-only=2030-01-01T06:00:00Z retire=2030-01-01T18:00:00Z}"
@@ -311,17 +295,10 @@ func TestNoSecretsPrinted(t *testing.T) {
 		t.Errorf("Sprint(entry) = %q, want %q", got, want)
 	}
 	values := []any{e, &e, []KeyEntry{e}, struct{ E KeyEntry }{e}}
-	forbidden := append(secretForms(secretA), secretForms(secretB)...)
-	forbidden = append(forbidden, secretForms(secretA[:16])...)
+	forbidden := append(secretscan.Forms(secretA), secretscan.Forms(secretB)...)
+	forbidden = append(forbidden, secretscan.Forms(secretA[:16])...)
 	for _, v := range values {
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%q", "%d"} {
-			out := fmt.Sprintf(verb, v)
-			for _, f := range forbidden {
-				if strings.Contains(out, f) {
-					t.Errorf("Sprintf(%q, %T) = %q contains a secret form %q", verb, v, out, f)
-				}
-			}
-		}
+		secretscan.Check(t, fmt.Sprintf("%T", v), v, forbidden)
 	}
 }
 

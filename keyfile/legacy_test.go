@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tlsticket/tlsticket/internal/testkit/secretscan"
 	"github.com/tlsticket/tlsticket/seal/legacy"
 )
 
@@ -172,7 +173,7 @@ func TestParseHAProxyErrors(t *testing.T) {
 		{"81-bytes", lines[0] + strings.Repeat("QUFB", 27) + "\n", "keyfile: line 2: key must be 48 or 80 bytes, got 81"},
 		{"81-bytes-first", strings.Repeat("QUFB", 27) + "\n" + lines[1] + lines[2], "keyfile: line 1: key must be 48 or 80 bytes, got 81"},
 	}
-	forbidden := secretForms(secret[16:])
+	forbidden := secretscan.Forms(secret[16:])
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			keys, err := ParseHAProxy(strings.NewReader(tt.file))

@@ -7,11 +7,6 @@ import "time"
 // RFC 8446, Section 8.3 ("on the order of ten seconds").
 const DefaultFreshnessWindow = 10 * time.Second
 
-// MaxTicketLifetime is the longest ticket_lifetime a server may send, and
-// the longest a client may cache a ticket: 604800 seconds, RFC 8446,
-// Section 4.6.1.
-const MaxTicketLifetime = 7 * 24 * time.Hour
-
 // TicketAge returns the client's view of the ticket age in milliseconds,
 // RFC 8446, Section 4.2.11.1:
 //
@@ -28,7 +23,7 @@ func TicketAge(obfuscatedTicketAge, ticketAgeAdd uint32) uint32 {
 // ticket_age_add) mod 2^32, RFC 8446, Section 4.2.11.1, as a client computes
 // it. The age is truncated to whole milliseconds; a negative age counts as 0.
 // Ages of 2^32 ms (about 49.7 days) or more wrap, but no valid ticket is that
-// old (see [MaxTicketLifetime]).
+// old (see format.MaxTicketLifetime).
 func ObfuscateTicketAge(age time.Duration, ticketAgeAdd uint32) uint32 {
 	ms := max(age.Milliseconds(), 0)
 	return uint32(ms) + ticketAgeAdd

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/resumption"
 )
 
@@ -33,7 +34,7 @@ func TestObfuscateTicketAge(t *testing.T) {
 	if got := resumption.ObfuscateTicketAge(6*time.Millisecond, 0xfad6aac5); got != 0xfad6aacb {
 		t.Errorf("ObfuscateTicketAge(6ms, RFC 8448 add) = %#x, want 0xfad6aacb", got)
 	}
-	for _, age := range []time.Duration{0, 6 * time.Millisecond, time.Second, resumption.MaxTicketLifetime} {
+	for _, age := range []time.Duration{0, 6 * time.Millisecond, time.Second, format.MaxTicketLifetime} {
 		for _, add := range []uint32{0, 0xfad6aac5, 0xffffffff} {
 			obf := resumption.ObfuscateTicketAge(age, add)
 			if got := resumption.TicketAge(obf, add); got != uint32(age.Milliseconds()) {
@@ -46,12 +47,6 @@ func TestObfuscateTicketAge(t *testing.T) {
 	}
 	if got := resumption.ObfuscateTicketAge(-time.Second, 10); got != 10 {
 		t.Errorf("negative age gives %d, want 10", got)
-	}
-}
-
-func TestMaxTicketLifetime(t *testing.T) {
-	if got := resumption.MaxTicketLifetime / time.Second; got != 604800 {
-		t.Errorf("MaxTicketLifetime = %d s, want 604800", got)
 	}
 }
 

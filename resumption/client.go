@@ -73,7 +73,7 @@ func (t *ClientTicket) Identity(now time.Time) (format.PSKIdentity, error) {
 	if age < 0 {
 		age = 0
 	}
-	if age >= time.Duration(t.Lifetime)*time.Second || age >= MaxTicketLifetime {
+	if age >= time.Duration(t.Lifetime)*time.Second || age >= format.MaxTicketLifetime {
 		return format.PSKIdentity{}, ErrTicketExpired
 	}
 	return format.PSKIdentity{Identity: t.Ticket, ObfuscatedTicketAge: ObfuscateTicketAge(age, t.AgeAdd)}, nil
@@ -103,6 +103,29 @@ func OfferTickets(tickets []*ClientTicket, now time.Time) (*format.OfferedPSKs, 
 // that the binders cover Transcript-Hash(ClientHello1, HelloRetryRequest,
 // Truncate(ClientHello2)).
 func SetBinders(clientHello []byte, tickets []*ClientTicket, hrr ...[]byte) error {
+	psks := make([]*PSK, len(tickets))
+	for i, t := range tickets {
+		if t.psk == nil {
+			return fmt.Errorf("resumption: ticket %d has no PSK (make tickets with NewClientTicket)", i)
+		}
+		psks[i] = t.psk
+	}
+	return setBinders(clientHello, tickets, psks, hrr)
+}
+
+// SetPSKBinders is [SetBinders] for a client that offers identities of its
+// own choosing: it writes the binder made with psks[i] for the i-th identity,
+// whatever that identity is, and leaves the binder of a nil PSK as it is.
+// Each binder must already have its PSK's hash length. It is for tests that
+// play a client (an attacker who holds a session's PSK offers it with a
+// forged identity) and for client stacks that keep their PSKs themselves.
+func SetPSKBinders(clientHello []byte, psks []*PSK, hrr ...[]byte) error {
+	return setBinders(clientHello, nil, psks, hrr)
+}
+
+// setBinders writes the binders of psks into clientHello; if tickets is not
+// nil, the identities must be those tickets.
+func setBinders(clientHello []byte, tickets []*ClientTicket, psks []*PSK, hrr [][]byte) error {
 	if len(hrr) != 0 && len(hrr) != 2 {
 		return errors.New("resumption: hrr must be ClientHello1 and the HelloRetryRequest")
 	}
@@ -116,23 +139,25 @@ func SetBinders(clientHello []byte, tickets []*ClientTicket, hrr ...[]byte) erro
 	}
 	// The binders of the parsed extension alias clientHello, so writing
 	// them writes the message.
-	psks, err := format.ParseOfferedPSKs(data)
-	if err != nil || len(psks.Binders) != len(tickets) {
+	offered, err := format.ParseOfferedPSKs(data)
+	if err != nil || len(offered.Binders) != len(psks) {
 		return errors.New("resumption: the pre_shared_key extension does not offer the tickets")
 	}
 	truncated := clientHello[:exts.BindersOffset]
-	for i, t := range tickets {
-		h := t.psk.hash
-		if len(psks.Binders[i]) != h.Size() || string(psks.Identities[i].Identity) != string(t.Ticket) {
+	for i, psk := range psks {
+		if psk == nil {
+			continue
+		}
+		if len(offered.Binders[i]) != psk.hash.Size() || (tickets != nil && string(offered.Identities[i].Identity) != string(tickets[i].Ticket)) {
 			return fmt.Errorf("resumption: identity %d is not its ticket, or its binder has the wrong length", i)
 		}
 		var th []byte
 		if len(hrr) == 2 {
-			th = TranscriptHashAfterHRR(h, hrr[0], hrr[1], truncated)
+			th = TranscriptHashAfterHRR(psk.hash, hrr[0], hrr[1], truncated)
 		} else {
-			th = TranscriptHash(h, truncated)
+			th = TranscriptHash(psk.hash, truncated)
 		}
-		copy(psks.Binders[i], t.psk.EarlySecret().ResumptionBinderKey().Binder(nil, th))
+		copy(offered.Binders[i], psk.EarlySecret().ResumptionBinderKey().Binder(nil, th))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tlsticket/tlsticket/format"
+	"github.com/tlsticket/tlsticket/internal/testkit/rfc8448"
 	"github.com/tlsticket/tlsticket/resumption"
 )
 
@@ -15,13 +16,13 @@ import (
 // the section 3 NewSessionTicket, as a client would: store the ticket,
 // offer it 6 ms later, and fill in the binder.
 func TestClientRFC8448(t *testing.T) {
-	v := loadRFC8448(t)
-	s3, s4 := v["section3_initial_handshake"], v["section4_resumed_0rtt_handshake"]
-	rms, err := resumption.NewResumptionMasterSecret(crypto.SHA256, hexField(t, s3, "resumption_master_secret"))
+	v := rfc8448.Load(t)
+	s3, s4 := v[rfc8448.Section3], v[rfc8448.Section4]
+	rms, err := resumption.NewResumptionMasterSecret(crypto.SHA256, s3.Hex(t, "resumption_master_secret"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := format.ParseNewSessionTicketTLS13(hexField(t, s3, "new_session_ticket_message"))
+	m, err := format.ParseNewSessionTicketTLS13(s3.Hex(t, "new_session_ticket_message"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,13 +38,13 @@ func TestClientRFC8448(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := uintField(t, s4, "pre_shared_key_extension.identity_0_obfuscated_ticket_age"); id.ObfuscatedTicketAge != want {
+	if want := s4.Uint(t, "pre_shared_key_extension.identity_0_obfuscated_ticket_age"); id.ObfuscatedTicketAge != want {
 		t.Errorf("obfuscated_ticket_age %#x, want %#x", id.ObfuscatedTicketAge, want)
 	}
 
-	want := hexField(t, s4, "client_hello")
+	want := s4.Hex(t, "client_hello")
 	ch := bytes.Clone(want)
-	binder := hexField(t, s4, "binder")
+	binder := s4.Hex(t, "binder")
 	at := bytes.Index(ch, binder)
 	if at < 0 {
 		t.Fatal("binder not found in the ClientHello")
@@ -54,6 +55,36 @@ func TestClientRFC8448(t *testing.T) {
 	}
 	if !bytes.Equal(ch, want) {
 		t.Errorf("ClientHello after resumption.SetBinders:\n got %x\nwant %x", ch, want)
+	}
+	testSetPSKBinders(t, want, at, len(binder), ticket)
+}
+
+// testSetPSKBinders checks SetPSKBinders on the RFC 8448 ClientHello want,
+// whose binder is at [at:at+n]: the ticket's PSK gives the RFC's binder, a
+// nil PSK leaves the binder alone, and a forged identity still gets the
+// binder of the PSK it is offered with, which SetBinders refuses to write.
+func testSetPSKBinders(t *testing.T, want []byte, at, n int, ticket *resumption.ClientTicket) {
+	t.Helper()
+	ch := bytes.Clone(want)
+	clear(ch[at : at+n])
+	if err := resumption.SetPSKBinders(ch, []*resumption.PSK{nil}); err != nil || !bytes.Equal(ch[at:at+n], make([]byte, n)) {
+		t.Fatalf("SetPSKBinders(nil PSK) wrote %x, %v; want the binder left as it is", ch[at:at+n], err)
+	}
+	if err := resumption.SetPSKBinders(ch, []*resumption.PSK{ticket.PSK()}); err != nil || !bytes.Equal(ch, want) {
+		t.Fatalf("SetPSKBinders(ticket PSK): %v\n got %x\nwant %x", err, ch, want)
+	}
+	forged := bytes.Clone(want)
+	id := bytes.Index(forged, ticket.Ticket)
+	forged[id] ^= 1
+	clear(forged[at : at+n])
+	if err := resumption.SetBinders(forged, []*resumption.ClientTicket{ticket}); err == nil {
+		t.Fatal("SetBinders wrote a binder for an identity that is not its ticket")
+	}
+	if err := resumption.SetPSKBinders(forged, []*resumption.PSK{ticket.PSK()}); err != nil || bytes.Equal(forged[at:at+n], make([]byte, n)) {
+		t.Fatalf("SetPSKBinders(forged identity): %v, binder %x", err, forged[at:at+n])
+	}
+	if err := resumption.SetBinders(ch, []*resumption.ClientTicket{{Ticket: ticket.Ticket}}); err == nil {
+		t.Fatal("SetBinders accepted a ticket without a PSK")
 	}
 }
 

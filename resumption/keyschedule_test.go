@@ -7,78 +7,14 @@ import (
 	"crypto/hmac"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tlsticket/tlsticket/internal/testkit/rfc8448"
 	"github.com/tlsticket/tlsticket/resumption"
 )
-
-// vectorSection is one section of testdata/rfc8448.json.
-type vectorSection map[string]json.RawMessage
-
-func loadRFC8448(t *testing.T) map[string]vectorSection {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "rfc8448.json"))
-	if err != nil {
-		t.Fatalf("RFC 8448 vectors: %v", err)
-	}
-	var file map[string]json.RawMessage
-	if err := json.Unmarshal(data, &file); err != nil {
-		t.Fatalf("RFC 8448 vectors: %v", err)
-	}
-	sections := make(map[string]vectorSection)
-	for _, name := range []string{"section3_initial_handshake", "section4_resumed_0rtt_handshake"} {
-		var s vectorSection
-		if err := json.Unmarshal(file[name], &s); err != nil || len(s) == 0 {
-			t.Fatalf("RFC 8448 vectors: section %q missing or malformed: %v", name, err)
-		}
-		sections[name] = s
-	}
-	return sections
-}
-
-// field decodes s[name] (or a nested object's field, "outer.inner") into v.
-func field(t *testing.T, s vectorSection, name string, v any) {
-	t.Helper()
-	outer, inner, nested := strings.Cut(name, ".")
-	raw, ok := s[outer]
-	if ok && nested {
-		var sub vectorSection
-		if err := json.Unmarshal(raw, &sub); err != nil {
-			t.Fatalf("vector field %q: %v", name, err)
-		}
-		raw, ok = sub[inner]
-	}
-	if !ok {
-		t.Fatalf("vector field %q missing", name)
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		t.Fatalf("vector field %q: %v", name, err)
-	}
-}
-
-func hexField(t *testing.T, s vectorSection, name string) []byte {
-	t.Helper()
-	var str string
-	field(t, s, name, &str)
-	b, err := hex.DecodeString(str)
-	if err != nil {
-		t.Fatalf("vector field %q: %v", name, err)
-	}
-	return b
-}
-
-func uintField(t *testing.T, s vectorSection, name string) uint32 {
-	t.Helper()
-	var n uint32
-	field(t, s, name, &n)
-	return n
-}
 
 type check struct {
 	name      string
@@ -88,9 +24,9 @@ type check struct {
 // TestRFC8448 reproduces every key schedule value of RFC 8448, Sections 3
 // and 4, that this package computes.
 func TestRFC8448(t *testing.T) {
-	v := loadRFC8448(t)
-	checks := append(section3Checks(t, v["section3_initial_handshake"]),
-		section4Checks(t, v["section3_initial_handshake"], v["section4_resumed_0rtt_handshake"])...)
+	v := rfc8448.Load(t)
+	checks := append(section3Checks(t, v[rfc8448.Section3]),
+		section4Checks(t, v[rfc8448.Section3], v[rfc8448.Section4])...)
 	if len(checks) == 0 {
 		t.Fatal("RFC 8448 vectors yielded zero checks")
 	}
@@ -107,49 +43,49 @@ func TestRFC8448(t *testing.T) {
 	t.Logf("%d RFC 8448 checks", len(checks))
 }
 
-func section3Checks(t *testing.T, s vectorSection) []check {
+func section3Checks(t *testing.T, s rfc8448.Section) []check {
 	t.Helper()
 	h := crypto.SHA256
 	th := resumption.TranscriptHash(h,
-		hexField(t, s, "client_hello"), hexField(t, s, "server_hello"),
-		hexField(t, s, "encrypted_extensions"), hexField(t, s, "certificate"),
-		hexField(t, s, "certificate_verify"), hexField(t, s, "server_finished"),
-		hexField(t, s, "client_finished"))
-	rms, err := resumption.DeriveResumptionMasterSecret(h, hexField(t, s, "master_secret"),
-		hexField(t, s, "transcript_hash_client_hello_to_client_finished"))
+		s.Hex(t, "client_hello"), s.Hex(t, "server_hello"),
+		s.Hex(t, "encrypted_extensions"), s.Hex(t, "certificate"),
+		s.Hex(t, "certificate_verify"), s.Hex(t, "server_finished"),
+		s.Hex(t, "client_finished"))
+	rms, err := resumption.DeriveResumptionMasterSecret(h, s.Hex(t, "master_secret"),
+		s.Hex(t, "transcript_hash_client_hello_to_client_finished"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	nonce := hexField(t, s, "ticket_nonce")
+	nonce := s.Hex(t, "ticket_nonce")
 	return []check{
-		{"S3/TranscriptHash", th, hexField(t, s, "transcript_hash_client_hello_to_client_finished")},
-		{"S3/ResMasterHkdfLabel", resumption.HKDFLabel(h.Size(), "res master", th), hexField(t, s, "res_master_hkdf_label_info")},
-		{"S3/ResumptionMasterSecret", resumption.SecretBytes(rms), hexField(t, s, "resumption_master_secret")},
-		{"S3/NSTNonce", nonce, hexField(t, s, "new_session_ticket_fields.ticket_nonce")},
-		{"S3/ResumptionHkdfLabel", resumption.HKDFLabel(h.Size(), "resumption", nonce), hexField(t, s, "resumption_hkdf_label_info")},
-		{"S3/PSK", rms.PSK(nonce).AppendBytes(nil), hexField(t, s, "psk")},
+		{"S3/TranscriptHash", th, s.Hex(t, "transcript_hash_client_hello_to_client_finished")},
+		{"S3/ResMasterHkdfLabel", resumption.HKDFLabel(h.Size(), "res master", th), s.Hex(t, "res_master_hkdf_label_info")},
+		{"S3/ResumptionMasterSecret", resumption.SecretBytes(rms), s.Hex(t, "resumption_master_secret")},
+		{"S3/NSTNonce", nonce, s.Hex(t, "new_session_ticket_fields.ticket_nonce")},
+		{"S3/ResumptionHkdfLabel", resumption.HKDFLabel(h.Size(), "resumption", nonce), s.Hex(t, "resumption_hkdf_label_info")},
+		{"S3/PSK", rms.PSK(nonce).AppendBytes(nil), s.Hex(t, "psk")},
 	}
 }
 
-func section4Checks(t *testing.T, s3, s vectorSection) []check {
+func section4Checks(t *testing.T, s3, s rfc8448.Section) []check {
 	t.Helper()
 	h := crypto.SHA256
-	psk, err := resumption.NewPSK(h, hexField(t, s, "psk"))
+	psk, err := resumption.NewPSK(h, s.Hex(t, "psk"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	es := psk.EarlySecret()
 	bk := es.ResumptionBinderKey()
 
-	ch := hexField(t, s, "client_hello")
-	truncated := hexField(t, s, "truncated_client_hello")
-	offset := int(uintField(t, s, "pre_shared_key_extension.truncation_offset"))
+	ch := s.Hex(t, "client_hello")
+	truncated := s.Hex(t, "truncated_client_hello")
+	offset := int(s.Uint(t, "pre_shared_key_extension.truncation_offset"))
 	if len(truncated) != offset || !bytes.HasPrefix(ch, truncated) {
 		t.Fatalf("truncated ClientHello is %d bytes, want a %d-byte prefix of the ClientHello", len(truncated), offset)
 	}
 	binderHash := resumption.TranscriptHash(h, truncated)
 	binder := bk.Binder(nil, binderHash)
-	wantBinder := hexField(t, s, "binder")
+	wantBinder := s.Hex(t, "binder")
 	if !bk.VerifyBinder(binderHash, wantBinder) {
 		t.Errorf("VerifyBinder rejected the RFC 8448 binder")
 	}
@@ -157,43 +93,43 @@ func section4Checks(t *testing.T, s3, s vectorSection) []check {
 		t.Errorf("ClientHello does not end with the binder")
 	}
 	chHash := resumption.TranscriptHash(h, ch)
-	rms, err := resumption.DeriveResumptionMasterSecret(h, hexField(t, s, "master_secret"),
-		hexField(t, s, "transcript_hash_client_hello_to_client_finished"))
+	rms, err := resumption.DeriveResumptionMasterSecret(h, s.Hex(t, "master_secret"),
+		s.Hex(t, "transcript_hash_client_hello_to_client_finished"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	age := resumption.TicketAge(uintField(t, s, "ticket_age_check.obfuscated_ticket_age"),
-		uintField(t, s, "ticket_age_check.ticket_age_add"))
-	wantAge := uintField(t, s, "ticket_age_check.derived_ticket_age_ms")
+	age := resumption.TicketAge(s.Uint(t, "ticket_age_check.obfuscated_ticket_age"),
+		s.Uint(t, "ticket_age_check.ticket_age_add"))
+	wantAge := s.Uint(t, "ticket_age_check.derived_ticket_age_ms")
 	return []check{
-		{"S4/PSKFromSection3", hexField(t, s3, "psk"), hexField(t, s, "psk")},
-		{"S4/EarlySecret", resumption.SecretBytes(es), hexField(t, s, "early_secret")},
-		{"S4/BinderKey", resumption.SecretBytes(bk), hexField(t, s, "binder_key")},
-		{"S4/FinishedHkdfLabel", resumption.HKDFLabel(h.Size(), "finished", nil), hexField(t, s, "binder_finished_key_hkdf_label_info")},
-		{"S4/BinderFinishedKey", resumption.FinishedKey(bk), hexField(t, s, "binder_finished_key")},
-		{"S4/BinderHash", binderHash, hexField(t, s, "binder_hash")},
+		{"S4/PSKFromSection3", s3.Hex(t, "psk"), s.Hex(t, "psk")},
+		{"S4/EarlySecret", resumption.SecretBytes(es), s.Hex(t, "early_secret")},
+		{"S4/BinderKey", resumption.SecretBytes(bk), s.Hex(t, "binder_key")},
+		{"S4/FinishedHkdfLabel", resumption.HKDFLabel(h.Size(), "finished", nil), s.Hex(t, "binder_finished_key_hkdf_label_info")},
+		{"S4/BinderFinishedKey", resumption.FinishedKey(bk), s.Hex(t, "binder_finished_key")},
+		{"S4/BinderHash", binderHash, s.Hex(t, "binder_hash")},
 		{"S4/Binder", binder, wantBinder},
-		{"S4/BinderInExtension", binder, hexField(t, s, "pre_shared_key_extension.binder_0")},
-		{"S4/ClientHelloHash", chHash, hexField(t, s, "client_hello_hash")},
-		{"S4/ClientEarlyTrafficSecret", es.ClientEarlyTrafficSecret(chHash), hexField(t, s, "client_early_traffic_secret")},
+		{"S4/BinderInExtension", binder, s.Hex(t, "pre_shared_key_extension.binder_0")},
+		{"S4/ClientHelloHash", chHash, s.Hex(t, "client_hello_hash")},
+		{"S4/ClientEarlyTrafficSecret", es.ClientEarlyTrafficSecret(chHash), s.Hex(t, "client_early_traffic_secret")},
 		{"S4/TicketAge", binary.BigEndian.AppendUint32(nil, age), binary.BigEndian.AppendUint32(nil, wantAge)},
 		{"S4/TranscriptHash", resumption.TranscriptHash(h, ch,
-			hexField(t, s, "server_hello"), hexField(t, s, "encrypted_extensions"),
-			hexField(t, s, "server_finished"), hexField(t, s, "end_of_early_data"),
-			hexField(t, s, "client_finished")), hexField(t, s, "transcript_hash_client_hello_to_client_finished")},
-		{"S4/ResumptionMasterSecret", resumption.SecretBytes(rms), hexField(t, s, "resumption_master_secret")},
+			s.Hex(t, "server_hello"), s.Hex(t, "encrypted_extensions"),
+			s.Hex(t, "server_finished"), s.Hex(t, "end_of_early_data"),
+			s.Hex(t, "client_finished")), s.Hex(t, "transcript_hash_client_hello_to_client_finished")},
+		{"S4/ResumptionMasterSecret", resumption.SecretBytes(rms), s.Hex(t, "resumption_master_secret")},
 	}
 }
 
 func TestVerifyBinderRejects(t *testing.T) {
-	s := loadRFC8448(t)["section4_resumed_0rtt_handshake"]
-	psk, err := resumption.NewPSK(crypto.SHA256, hexField(t, s, "psk"))
+	s := rfc8448.Load(t)[rfc8448.Section4]
+	psk, err := resumption.NewPSK(crypto.SHA256, s.Hex(t, "psk"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	bk := psk.EarlySecret().ResumptionBinderKey()
-	binderHash := hexField(t, s, "binder_hash")
-	binder := hexField(t, s, "binder")
+	binderHash := s.Hex(t, "binder_hash")
+	binder := s.Hex(t, "binder")
 	flipped := bytes.Clone(binder)
 	flipped[len(flipped)-1] ^= 1
 	otherHash := bytes.Clone(binderHash)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"github.com/tlsticket/tlsticket/resumption"
 	"github.com/tlsticket/tlsticket/resumption/replaytest"
@@ -389,10 +390,10 @@ func BenchmarkMemoryStore(b *testing.B) {
 		s, _ := setup(b)
 		ctx := context.Background()
 		key := []byte("held")
-		s.CheckAndStore(ctx, key, resumption.MaxTicketLifetime)
+		s.CheckAndStore(ctx, key, format.MaxTicketLifetime)
 		b.ReportAllocs()
 		for b.Loop() {
-			if fresh, err := s.CheckAndStore(ctx, key, resumption.MaxTicketLifetime); fresh || err != nil {
+			if fresh, err := s.CheckAndStore(ctx, key, format.MaxTicketLifetime); fresh || err != nil {
 				b.Fatal(fresh, err)
 			}
 		}

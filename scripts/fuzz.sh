@@ -5,17 +5,32 @@
 # FUZZJOBS (default 1) targets run at once, each with one fuzzing worker
 # when FUZZJOBS > 1, so that a long run of every target fits the machine.
 # It exits non-zero if any target fails; the failing input is written under
-# the package's testdata/fuzz/<target>/ by go test.
+# the package's testdata/fuzz/<target>/ by go test. FUZZLIST=1 prints the
+# targets ("<package dir> <target>") and runs none.
 set -u
 t=${1:-10s}
 jobs=${FUZZJOBS:-1}
 list=$(mktemp)
-for f in $(git ls-files '*_test.go'); do
-	dir=$(dirname "$f")
-	for name in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(f \*testing\.F).*/\1/p' "$f"); do
-		echo "$dir $name" >>"$list"
-	done
-done
+# The targets are the ones go test lists (so a "func Fuzz" inside a string
+# or a comment is no target): a package's names come before its "ok" line.
+if ! go test -list '^Fuzz' ./... >"$list.go" 2>&1; then
+	cat "$list.go"
+	rm -f "$list" "$list.go"
+	exit 1
+fi
+mod=$(go list -m)
+awk -v mod="$mod/" '
+	/^Fuzz/ { names[n++] = $1; next }
+	/^ok / { dir = substr($2, length(mod) + 1); if ($2 == substr(mod, 1, length(mod) - 1)) dir = "."
+		for (i = 0; i < n; i++) print dir, names[i]
+		n = 0 }
+' "$list.go" >"$list"
+rm -f "$list.go"
+if [ -n "${FUZZLIST:-}" ]; then
+	cat "$list"
+	rm -f "$list"
+	exit 0
+fi
 parallel=""
 [ "$jobs" -gt 1 ] && parallel="-parallel=1"
 export t parallel

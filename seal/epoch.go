@@ -46,7 +46,7 @@ func EpochKey(root []byte, a AEAD, epoch uint64) (*Key, error) {
 	if len(root) < MinEpochRootSize {
 		return nil, fmt.Errorf("%w: an epoch root needs at least %d bytes, got %d", ErrKeySize, MinEpochRootSize, len(root))
 	}
-	if allEqual(root) {
+	if WeakSecret(root) {
 		return nil, ErrWeakKey
 	}
 	info := make([]byte, 0, len(infoEpochKey)+9)

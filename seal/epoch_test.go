@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 	"time"
 )
@@ -124,7 +125,7 @@ func TestEpochSchedule(t *testing.T) {
 					t.Errorf("epoch %d phases = %+v, want %+v", e, sk.Phases, want)
 				}
 			}
-			if !equalEpochs(got, tt.epochs) {
+			if !slices.Equal(got, tt.epochs) {
 				t.Errorf("schedule epochs = %v, want %v", got, tt.epochs)
 			}
 			r, err := s.RingAt(tt.t, nil)
@@ -135,7 +136,7 @@ func TestEpochSchedule(t *testing.T) {
 			for _, k := range r.Keys() {
 				got = append(got, epochOf(t, root, k, 990, 1010))
 			}
-			if !equalEpochs(got, tt.ring) {
+			if !slices.Equal(got, tt.ring) {
 				t.Errorf("ring epochs = %v, want %v", got, tt.ring)
 			}
 			if next := s.NextChange(tt.t); !next.Equal(tt.next) {
@@ -176,18 +177,6 @@ func epochOf(t *testing.T, root []byte, k *Key, lo, hi uint64) uint64 {
 	}
 	t.Fatalf("key %v is no epoch key in [%d, %d]", k, lo, hi)
 	return 0
-}
-
-func equalEpochs(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestEpochRotatorsAgree runs two epoch Rotators, as two servers sharing a

@@ -84,7 +84,7 @@ func NewKey(a AEAD, secret []byte) (*Key, error) {
 	if len(secret) != a.KeySize() {
 		return nil, fmt.Errorf("%w: %v needs %d bytes, got %d", ErrKeySize, a, a.KeySize(), len(secret))
 	}
-	if allEqual(secret) {
+	if WeakSecret(secret) {
 		return nil, ErrWeakKey
 	}
 	var k *Key
@@ -132,12 +132,14 @@ func newCipher(a AEAD, key []byte) (cipher.AEAD, error) {
 	panic("seal: internal error: newCipher called with unknown AEAD")
 }
 
-// allEqual reports whether every byte of b equals the first, without
-// branching on the secret bytes.
-func allEqual(b []byte) bool {
+// WeakSecret reports whether every byte of secret is the same (all zero,
+// for example), the weak-key rule of [NewKey] and [EpochSchedule]. Packages
+// that take other key material, such as key files and legacy ticket keys,
+// call it to apply the same rule. It does not branch on the secret bytes.
+func WeakSecret(secret []byte) bool {
 	var diff byte
-	for _, c := range b {
-		diff |= c ^ b[0]
+	for _, c := range secret {
+		diff |= c ^ secret[0]
 	}
 	return diff == 0
 }

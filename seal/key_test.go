@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"testing"
+
+	"github.com/tlsticket/tlsticket/internal/testkit/secretscan"
 )
 
 func TestNewKeyRefuses(t *testing.T) {
@@ -28,6 +29,14 @@ func TestNewKeyRefuses(t *testing.T) {
 		{"aes128-secret-for-aes256", AES256GCM, countingSecret(AES128GCM), ErrKeySize},
 		{"empty", ChaCha20Poly1305, nil, ErrKeySize},
 		{"short-zero", AES256GCM, make([]byte, 16), ErrKeySize},
+		{"nil-aes256", AES256GCM, nil, ErrKeySize},
+		{"zero-chacha", ChaCha20Poly1305, make([]byte, 32), ErrWeakKey},
+		{"zero-xchacha", XChaCha20Poly1305, make([]byte, 32), ErrWeakKey},
+		{"all-equal-aa", AES256GCM, bytes.Repeat([]byte{0xaa}, 32), ErrWeakKey},
+		{"all-equal-aa-16", AES128GCM, bytes.Repeat([]byte{0xaa}, 16), ErrWeakKey},
+		{"short-aes256", AES256GCM, countingSecret(AES256GCM)[:31], ErrKeySize},
+		{"short-chacha", ChaCha20Poly1305, countingSecret(AES128GCM), ErrKeySize},
+		{"long-aes256", AES256GCM, append(countingSecret(AES256GCM), 0), ErrKeySize},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,8 +46,8 @@ func TestNewKeyRefuses(t *testing.T) {
 			}
 		})
 	}
-	for _, a := range []AEAD{0, 6, 255} {
-		if k, err := NewKey(a, make([]byte, 32)); k != nil || err == nil {
+	for _, a := range []AEAD{0, 6, 200, 255} {
+		if k, err := NewKey(a, countingSecret(AES256GCM)); k != nil || err == nil {
 			t.Errorf("NewKey(%v) = %v, %v, want error", a, k, err)
 		}
 		if k, err := GenerateKey(a, nil); k != nil || err == nil {
@@ -56,6 +65,26 @@ func TestNewKeyRefuses(t *testing.T) {
 	}
 	if k, err := GenerateKey(AES128GCM, failReader{}); k != nil || !errors.Is(err, errRandFailed) {
 		t.Errorf("GenerateKey(failing rand) = %v, %v, want nil, %v", k, err, errRandFailed)
+	}
+}
+
+func TestWeakSecret(t *testing.T) {
+	tests := []struct {
+		secret []byte
+		want   bool
+	}{
+		{nil, true},
+		{[]byte{7}, true},
+		{make([]byte, 32), true},
+		{bytes.Repeat([]byte{0xaa}, 16), true},
+		{countingSecret(AES128GCM), false},
+		{append(make([]byte, 31), 1), false},
+		{append([]byte{1}, make([]byte, 31)...), false},
+	}
+	for _, tt := range tests {
+		if got := WeakSecret(tt.secret); got != tt.want {
+			t.Errorf("WeakSecret(%x) = %v, want %v", tt.secret, got, tt.want)
+		}
 	}
 }
 
@@ -123,20 +152,35 @@ func TestNewRingRefuses(t *testing.T) {
 	if _, err := NewRing(nil, a, b); err != nil {
 		t.Errorf("NewRing(a, b): %v", err)
 	}
+	testRotateRefusesDuplicate(t, a, again, otherAEAD, b)
 }
 
-// secretForms returns the ways a secret could appear in printed output.
-func secretForms(b []byte) []string {
-	return []string{
-		string(b),
-		hex.EncodeToString(b),
-		strings.ToUpper(hex.EncodeToString(b)),
-		fmt.Sprint(b),
-		fmt.Sprintf("%#v", b),
-		fmt.Sprintf("% x", b),
-		// A long enough part of the hex form.
-		hex.EncodeToString(b[:8]),
-		hex.EncodeToString(b[len(b)-8:]),
+// testRotateRefusesDuplicate checks that Rotate refuses a new primary whose
+// secret a ring key already has under another AEAD, and that promoting a
+// second Key value of a kept key's secret leaves that secret in the ring
+// once. a and again share a secret, otherAEAD has it under another AEAD, b
+// is unrelated.
+func testRotateRefusesDuplicate(t *testing.T, a, again, otherAEAD, b *Key) {
+	t.Helper()
+	r, err := NewRing(nil, a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Rotate(otherAEAD, 2); got != nil || !errors.Is(err, ErrDuplicateKey) {
+		t.Errorf("Rotate(same secret, other AEAD) = %v, %v; want ErrDuplicateKey", got, err)
+	}
+	if r, err = NewRing(nil, b, a); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = r.Rotate(again, 5); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[KeyName]bool{}
+	for _, k := range r.Keys() {
+		if seen[k.Name()] {
+			t.Fatalf("ring %v holds key %v twice", r, k)
+		}
+		seen[k.Name()] = true
 	}
 }
 
@@ -211,18 +255,11 @@ func TestNoSecretsPrinted(t *testing.T) {
 					v    any
 				}{fmt.Sprintf("error-%d", i), err})
 			}
-			forbidden := append(secretForms(secret), secretForms(derivedKey(t, a, secret))...)
+			forbidden := append(secretscan.Forms(secret), secretscan.Forms(derivedKey(t, a, secret))...)
 			nonce := ticket[HeaderSize : HeaderSize+a.NonceSize()]
 			forbidden = append(forbidden, hex.EncodeToString(nonce), "plaintext state")
 			for _, v := range values {
-				for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%q", "%d"} {
-					out := fmt.Sprintf(verb, v.v)
-					for _, s := range forbidden {
-						if strings.Contains(out, s) {
-							t.Errorf("fmt.Sprintf(%q, %s) = %q contains secret form %q", verb, v.name, out, s)
-						}
-					}
-				}
+				secretscan.Check(t, v.name, v.v, forbidden)
 			}
 
 		})

@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tlsticket/tlsticket/internal/testkit/secretscan"
 )
 
 // testRotatorConfig returns a config with a 6-hour rotation, 1-hour
@@ -411,16 +412,9 @@ func TestRotatorFormat(t *testing.T) {
 	if got := fmt.Sprint(r); got != want {
 		t.Errorf("Sprint(rotator) = %q, want %q", got, want)
 	}
-	forbidden := secretForms(root)
+	forbidden := secretscan.Forms(root)
 	for _, v := range []any{r, &struct{ r *Rotator }{r}, struct{ r *Rotator }{r}, r.Schedule(), r.Keyring()} {
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%q"} {
-			out := fmt.Sprintf(verb, v)
-			for _, f := range forbidden {
-				if strings.Contains(out, f) {
-					t.Errorf("Sprintf(%q, %T) = %q contains the root", verb, v, out)
-				}
-			}
-		}
+		secretscan.Check(t, fmt.Sprintf("%T", v), v, forbidden)
 	}
 	if got := fmt.Sprint(new(Rotator)); got != "seal.Rotator{<nil>}" {
 		t.Errorf("zero Rotator prints %q", got)

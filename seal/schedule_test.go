@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tlsticket/tlsticket/internal/fakeclock"
+	"github.com/tlsticket/tlsticket/internal/testkit/secretscan"
 )
 
 // t0 is the base time of the schedule tests.
@@ -357,15 +359,9 @@ func TestScheduleFormat(t *testing.T) {
 	}
 	want := "seal.Schedule{AES-256-GCM " + k.name.short() +
 		" announce=2030-01-01T00:00:00Z activate=2030-01-01T01:00:00Z decrypt-only=2030-01-01T02:00:00Z retire=2030-01-01T03:00:00Z}"
+	forbidden := append(secretscan.Forms(secret), secretscan.Forms(derivedKey(t, AES256GCM, secret))...)
 	for _, v := range []any{s, *s, s.Keys(), struct{ s Schedule }{*s}, &struct{ s *Schedule }{s}} {
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%q"} {
-			out := fmt.Sprintf(verb, v)
-			for _, f := range append(secretForms(secret), secretForms(derivedKey(t, AES256GCM, secret))...) {
-				if strings.Contains(out, f) {
-					t.Errorf("Sprintf(%q, %T) = %q contains a secret form", verb, v, out)
-				}
-			}
-		}
+		secretscan.Check(t, fmt.Sprintf("%T", v), v, forbidden)
 	}
 	if got := fmt.Sprint(s); got != want {
 		t.Errorf("Sprint(schedule) = %q, want %q", got, want)

@@ -1,10 +1,10 @@
 package main
 
-// The key management commands: keygen, rotate, inspect, export, import
-// and keypair. Each is a func(args, stdout, stderr) int that returns the
-// exit code: 0 on success, 1 on failure, 2 for bad usage. None prints a
-// secret unless asked to (keygen -o -, import without -o, inspect
-// -show-secrets). Every new file that holds a secret is written with mode
+// The key management commands: keygen, rotate, export, import and keypair
+// (inspect, which reads tickets, is in inspect.go and shares the helpers
+// here). Each is a func(args, stdout, stderr) int that returns the exit
+// code: 0 on success, 1 on failure, 2 for bad usage. None prints a secret
+// unless asked to (keygen -o -, import without -o, inspect -show-secrets). Every new file that holds a secret is written with mode
 // 0600; a replaced key file keeps its mode, owner and group.
 
 import (
@@ -439,7 +439,7 @@ func writeEntries(path string, entries []keyfile.KeyEntry) error {
 	return keyfile.ReplaceFile(path, data)
 }
 
-// stamp formats t in UTC, RFC 3339.
+// keysStamp formats t in UTC, RFC 3339.
 func keysStamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // readKeyText reads a key file written by keypair: the text form of a key

@@ -16,6 +16,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tlsticket/tlsticket/keyfile"
+	"github.com/tlsticket/tlsticket/seal/legacy"
 )
 
 // Ticket is the output of one mkticket run: a handshake between an OpenSSL
@@ -127,4 +130,21 @@ func parse(out []byte) (Ticket, error) {
 		return r, errors.New("no ticket or master key")
 	}
 	return r, nil
+}
+
+// Opener returns the legacy opener of the raw ticket key given to Run, split
+// in layout (keyfile.LayoutOpenSSL for the keys mode, keyfile.LayoutNginx
+// for cb128 and cb256), and the key: the server side of a migration from
+// OpenSSL.
+func Opener(t testing.TB, raw []byte, layout keyfile.Layout) (*legacy.Opener, legacy.Key) {
+	t.Helper()
+	lk, err := keyfile.ParseLegacyKey(raw, layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := legacy.NewOpener(lk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o, lk
 }

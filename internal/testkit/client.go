@@ -17,7 +17,7 @@ func StoreTicket(msg []byte, rms *resumption.ResumptionMasterSecret, suite uint1
 	return resumption.NewClientTicket(m, rms, suite, now)
 }
 
-// OfferHello builds a ClientHello for example.com (ALPN h2, psk_dhe_ke) that
+// OfferHello builds a ClientHello for ServerName (ALPN, psk_dhe_ke) that
 // offers tickets at time now, adjusted by adjust, and fills in the binders
 // when the pre_shared_key extension is last.
 func OfferHello(tickets []*resumption.ClientTicket, now time.Time, adjust func(*ClientHello)) ([]byte, error) {
@@ -25,7 +25,28 @@ func OfferHello(tickets []*resumption.ClientTicket, now time.Time, adjust func(*
 	if err != nil {
 		return nil, err
 	}
-	ch := &ClientHello{ServerName: "example.com", ALPN: []string{"h2"}, Modes: []format.PSKMode{format.PSKModeDHEKE}, PSKs: o}
+	psks := make([]*resumption.PSK, len(tickets))
+	for i, t := range tickets {
+		psks[i] = t.PSK()
+	}
+	return PSKHello(o.Identities, psks, adjust)
+}
+
+// PSKHello builds a ClientHello for ServerName (ALPN, psk_dhe_ke) that
+// offers the identities ids, whatever they are, as an attacker may: the
+// binder of ids[i] is made with psks[i] or, for a nil PSK, left as 32 zero
+// bytes. adjust, if not nil, changes the ClientHello before it is
+// marshalled; the binders are written only when pre_shared_key is last.
+func PSKHello(ids []format.PSKIdentity, psks []*resumption.PSK, adjust func(*ClientHello)) ([]byte, error) {
+	o := &format.OfferedPSKs{Identities: ids}
+	for _, p := range psks {
+		n := 32
+		if p != nil {
+			n = p.Hash().Size()
+		}
+		o.Binders = append(o.Binders, make([]byte, n))
+	}
+	ch := &ClientHello{ServerName: ServerName, ALPN: []string{ALPN}, Modes: []format.PSKMode{format.PSKModeDHEKE}, PSKs: o}
 	if adjust != nil {
 		adjust(ch)
 	}
@@ -33,8 +54,8 @@ func OfferHello(tickets []*resumption.ClientTicket, now time.Time, adjust func(*
 	if err != nil {
 		return nil, err
 	}
-	if ch.PSKs != nil && !ch.PSKNotLast && len(tickets) > 0 {
-		if err := resumption.SetBinders(msg, tickets); err != nil {
+	if ch.PSKs != nil && ch.RawPSK == nil && !ch.PSKNotLast && len(psks) > 0 {
+		if err := resumption.SetPSKBinders(msg, psks); err != nil {
 			return nil, err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"github.com/tlsticket/tlsticket/resumption"
 )
@@ -177,7 +178,7 @@ func testShortAndLongTTL(t *testing.T, h *harness) {
 	// A ttl below the store's resolution is still a record (Redis rounds
 	// it up to a millisecond).
 	h.check(t, "nanosecond", time.Nanosecond, true)
-	h.check(t, "lifetime", resumption.MaxTicketLifetime, true)
+	h.check(t, "lifetime", format.MaxTicketLifetime, true)
 	h.check(t, "forever", time.Duration(1<<63-1), true)
 	h.wait(time.Second)
 	h.check(t, "lifetime", time.Minute, false)

@@ -10,7 +10,6 @@ import (
 	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/keyfile"
 	"github.com/tlsticket/tlsticket/seal"
-	"github.com/tlsticket/tlsticket/seal/legacy"
 	"github.com/tlsticket/tlsticket/status"
 )
 
@@ -20,14 +19,7 @@ import (
 func TestEngineOpensLegacyTickets(t *testing.T) {
 	raw := bytes.Repeat([]byte{1, 2, 3, 4, 5}, 16)
 	made := opensslkit.Run(t, "keys", raw, "ECDHE-ECDSA-AES128-GCM-SHA256", "alpn")
-	lk, err := keyfile.ParseLegacyKey(raw, keyfile.LayoutOpenSSL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opener, err := legacy.NewOpener(lk)
-	if err != nil {
-		t.Fatal(err)
-	}
+	opener, _ := opensslkit.Opener(t, raw, keyfile.LayoutOpenSSL)
 	keys := seal.NewKeyring(testkit.Ring(t, testkit.Key(t, seal.AES256GCM, "k")))
 	e, err := engine.New(&engine.Config{Keys: keys, LegacyTickets: opener})
 	if err != nil {

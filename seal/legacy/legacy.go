@@ -197,7 +197,9 @@ func NewOpener(keys ...Key) (*Opener, error) {
 }
 
 // allEqual reports whether every byte of b equals the first, without
-// branching on the secret bytes.
+// branching on the secret bytes: the weak-key rule of seal.WeakSecret,
+// which this package may not import (the layout rules in
+// conformance/layout_test.go allow it format only).
 func allEqual(b []byte) bool {
 	var diff byte
 	for _, c := range b {

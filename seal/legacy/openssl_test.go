@@ -40,14 +40,7 @@ func TestRealOpenSSL(t *testing.T) {
 			}
 			before := time.Now().Add(-time.Minute).Unix()
 			got := opensslkit.Run(t, tt.mode, raw, tt.ciphers, tt.options)
-			key, err := keyfile.ParseLegacyKey(raw, tt.layout)
-			if err != nil {
-				t.Fatal(err)
-			}
-			o, err := legacy.NewOpener(key)
-			if err != nil {
-				t.Fatal(err)
-			}
+			o, key := opensslkit.Opener(t, raw, tt.layout)
 			s, err := o.Open(got.Ticket)
 			if err != nil {
 				t.Fatalf("Open(OpenSSL ticket): %v", err)
