@@ -18,14 +18,15 @@ const module = "github.com/tlsticket/tlsticket"
 
 // allowedImports lists, for each package with a rule, the packages of this
 // module it may import: status, format and seal import nothing of ours;
-// seal/legacy returns sessions as format.State; resumption may import format
+// seal/legacy returns sessions as format.State and shares seal's weak-key
+// rule; resumption may import format
 // and status; engine composes the core and nothing else (no migration, no
 // metrics publishing, no network code).
 var allowedImports = map[string][]string{
 	"status":      {},
 	"format":      {},
 	"seal":        {},
-	"seal/legacy": {"format"},
+	"seal/legacy": {"format", "seal"},
 	"resumption":  {"format", "status"},
 	"engine":      {"format", "resumption", "seal", "status"},
 }

@@ -61,6 +61,8 @@
 package legacy
 
 import (
+	"github.com/tlsticket/tlsticket/seal"
+
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
@@ -181,7 +183,7 @@ func NewOpener(keys ...Key) (*Opener, error) {
 		if n := len(k.HMACKey); n != 16 && n != 32 {
 			return nil, fmt.Errorf("legacy: key %d: HMAC key of %d bytes, want 16 or 32", i, n)
 		}
-		if allEqual(k.AESKey) || allEqual(k.HMACKey) {
+		if seal.WeakSecret(k.AESKey) || seal.WeakSecret(k.HMACKey) {
 			return nil, fmt.Errorf("legacy: key %d: weak key (all bytes equal)", i)
 		}
 		if _, ok := o.keys[k.Name]; ok {
@@ -194,18 +196,6 @@ func NewOpener(keys ...Key) (*Opener, error) {
 		o.keys[k.Name] = &openerKey{block: block, hmacKey: &hmacKey{bytes.Clone(k.HMACKey)}}
 	}
 	return o, nil
-}
-
-// allEqual reports whether every byte of b equals the first, without
-// branching on the secret bytes: the weak-key rule of seal.WeakSecret,
-// which this package may not import (the layout rules in
-// conformance/layout_test.go allow it format only).
-func allEqual(b []byte) bool {
-	var diff byte
-	for _, c := range b {
-		diff |= c ^ b[0]
-	}
-	return diff == 0
 }
 
 // Open authenticates and decrypts ticket, and parses the session in it. It

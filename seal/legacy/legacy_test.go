@@ -97,7 +97,7 @@ func pkcs7(b []byte) []byte {
 
 // seal makes a ticket as OpenSSL does: key_name | iv | AES-CBC(padded) |
 // HMAC-SHA256(key_name | iv | encrypted).
-func seal(t testing.TB, k Key, padded []byte) []byte {
+func sealTicket(t testing.TB, k Key, padded []byte) []byte {
 	t.Helper()
 	block, err := aes.NewCipher(k.AESKey)
 	if err != nil {
@@ -119,7 +119,7 @@ func TestOpen(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ticket := seal(t, k, pkcs7(defaultSession().encode(t)))
+			ticket := sealTicket(t, k, pkcs7(defaultSession().encode(t)))
 			orig := bytes.Clone(ticket)
 			s, err := o.Open(ticket)
 			if err != nil {
@@ -151,7 +151,7 @@ func TestOpenErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := seal(t, k, pkcs7(defaultSession().encode(t)))
+	good := sealTicket(t, k, pkcs7(defaultSession().encode(t)))
 	other := testKey(1, 16, 16)
 	other.HMACKey[0] ^= 1 // same name, other HMAC key
 	tests := []struct {
@@ -165,13 +165,13 @@ func TestOpenErrors(t *testing.T) {
 		{"longer-than-2^16-1", append(bytes.Clone(good), make([]byte, maxTicketSize/16*16)...), ErrMalformed},
 		{"unknown-key", append([]byte{9}, good[1:]...), ErrUnknownKey},
 		{"truncated-block", good[:len(good)-16], ErrAuth},
-		{"other-hmac-key", seal(t, other, pkcs7(defaultSession().encode(t))), ErrAuth},
-		{"no-padding", seal(t, k, defaultSession().encode(t)[:48]), ErrSession},
-		{"padding-0", seal(t, k, append(defaultSession().encode(t)[:47], 0)), ErrSession},
-		{"padding-17", seal(t, k, append(bytes.Repeat([]byte{17}, 31), 17)), ErrSession},
-		{"padding-mismatch", seal(t, k, append(bytes.Repeat([]byte{3}, 30), 2, 3)), ErrSession},
-		{"padding-only", seal(t, k, bytes.Repeat([]byte{16}, 16)), ErrSession},
-		{"not-der", seal(t, k, pkcs7([]byte("not an SSL_SESSION"))), ErrSession},
+		{"other-hmac-key", sealTicket(t, other, pkcs7(defaultSession().encode(t))), ErrAuth},
+		{"no-padding", sealTicket(t, k, defaultSession().encode(t)[:48]), ErrSession},
+		{"padding-0", sealTicket(t, k, append(defaultSession().encode(t)[:47], 0)), ErrSession},
+		{"padding-17", sealTicket(t, k, append(bytes.Repeat([]byte{17}, 31), 17)), ErrSession},
+		{"padding-mismatch", sealTicket(t, k, append(bytes.Repeat([]byte{3}, 30), 2, 3)), ErrSession},
+		{"padding-only", sealTicket(t, k, bytes.Repeat([]byte{16}, 16)), ErrSession},
+		{"not-der", sealTicket(t, k, pkcs7([]byte("not an SSL_SESSION"))), ErrSession},
 	}
 	for i := range len(good) {
 		b := bytes.Clone(good)
@@ -346,7 +346,7 @@ func TestNewOpenerRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ticket := seal(t, k, pkcs7(defaultSession().encode(t)))
+	ticket := sealTicket(t, k, pkcs7(defaultSession().encode(t)))
 	clear(k.AESKey)
 	clear(k.HMACKey)
 	if _, err := o.Open(ticket); err != nil {
@@ -363,12 +363,12 @@ func TestNoSecretsPrinted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := o.Open(seal(t, k, pkcs7(defaultSession().encode(t))))
+	s, err := o.Open(sealTicket(t, k, pkcs7(defaultSession().encode(t))))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var errs []error
-	for _, tk := range [][]byte{nil, make([]byte, 80), seal(t, k, bytes.Repeat([]byte{16}, 16))} {
+	for _, tk := range [][]byte{nil, make([]byte, 80), sealTicket(t, k, bytes.Repeat([]byte{16}, 16))} {
 		if _, err := o.Open(tk); err != nil {
 			errs = append(errs, err)
 		}
@@ -398,7 +398,7 @@ func FuzzOpen(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(seal(f, k, pkcs7(defaultSession().encode(f))))
+	f.Add(sealTicket(f, k, pkcs7(defaultSession().encode(f))))
 	f.Add(make([]byte, 80))
 	f.Fuzz(func(t *testing.T, ticket []byte) {
 		s, err := o.Open(ticket)
