@@ -111,7 +111,7 @@ func contextConfusion() []confusion {
 			sel, err := a.selectHello(opener, msg, advSuite, advSNI, advALPN)
 			return sel.Decision, err
 		}},
-		{"suite-hash-OpenConn", engine.ErrCipherSuiteMismatch, func(t *testing.T, a *adv) (engine.Decision, error) {
+		{"suite-hash-Open", engine.ErrCipherSuiteMismatch, func(t *testing.T, a *adv) (engine.Decision, error) {
 			tk := a.issue(t, a.e, format.VersionTLS13, nil)
 			return a.e.Open(engine.ConnInfo{Version: format.VersionTLS13, ServerName: advSNI, ALPN: advALPN, CipherSuite: 0x1302}, true, tk)
 		}},

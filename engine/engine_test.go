@@ -313,7 +313,7 @@ func TestChecksAfterCallback(t *testing.T) {
 		setup func(clock *fakeClock, cfg *Config)
 		v     uint16 // version to open with (tickets are TLS 1.2)
 		want  error
-		conn  *ConnInfo // if set, OpenConn with it
+		conn  *ConnInfo // if set, Open with it instead of conn(v)
 	}{
 		{"ok", func(*fakeClock, *Config) {}, format.VersionTLS12, nil, nil},
 		{"version", func(*fakeClock, *Config) {}, format.VersionTLS13, ErrVersionMismatch, nil},

@@ -44,7 +44,7 @@ var stateCmp = cmp.Options{
 }
 
 // FuzzOpenTicket opens arbitrary bytes as a TLS 1.2 ticket and as a TLS 1.3
-// PSK identity, with Engine.Open and Engine.OpenConn, and checks that:
+// PSK identity, with Engine.Open on a fuzzed connection, and checks that:
 //
 //   - the engine aborts exactly for an offered, empty TLS 1.3 identity;
 //   - the decrypt callback is called once per offered ticket, with the
@@ -84,7 +84,7 @@ func FuzzOpenTicket(f *testing.F) {
 	})
 }
 
-// checkOpen checks the decision d, err of Open (c == nil) or OpenConn on
+// checkOpen checks the decision d, err of Open on connection c for
 // ticket; see FuzzOpenTicket.
 func (f *fixture) checkOpen(t *testing.T, v uint16, c *engine.ConnInfo, offered bool, ticket []byte, d engine.Decision, err error) {
 	t.Helper()
