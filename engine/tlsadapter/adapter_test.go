@@ -486,18 +486,20 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		accepted <- c
-	}()
 	client, err = net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	server = <-accepted
-	if server == nil {
-		t.Fatal("accept failed")
+	// Another process on the machine may dial a port it probed free and we
+	// took since: accept until the connection is the one we dialed.
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.RemoteAddr().String() == client.LocalAddr().String() {
+			return client, c
+		}
+		c.Close()
 	}
-	return client, server
 }
