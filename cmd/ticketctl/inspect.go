@@ -22,21 +22,24 @@ import (
 // hex or base64), and with -keys opens it and prints the session state,
 // with its secrets redacted unless -show-secrets.
 func cmdInspect(args []string, stdout, stderr io.Writer) int {
-	fs := keysFlags("inspect", "[-keys file] [-show-secrets] [-now time] {-in file | ticket}", stderr)
+	fs := newCommand("inspect", "[-keys file] [-show-secrets] [-now time] {-in file | ticket}")
 	keysFile := fs.String("keys", "", "open the ticket with the keys of this key `file`")
 	in := fs.String("in", "", "read the ticket from `file` (raw, hex or base64)")
 	show := fs.Bool("show-secrets", false, "print the session secret, application data and embedded state")
 	now := fs.String("now", "", "`time` at which to report key phases, RFC 3339 (default: now)")
-	err := keysParse(fs, args, 1)
+	err := fs.parse(args, 1, stdout)
 	if err == nil {
 		err = keysInspect(fs.Arg(0), *in, *keysFile, *now, *show, stdout)
 	}
-	return keysExit("inspect", err, stderr)
+	return exit("inspect", err, stderr)
 }
 
 func keysInspect(arg, in, keysFile, nowFlag string, show bool, stdout io.Writer) error {
-	if (arg == "") == (in == "") {
-		return keysUsageErr("give a ticket or -in file, not both")
+	switch {
+	case arg == "" && in == "":
+		return usageErr("no ticket: give one in hex or base64 as the argument, or -in file")
+	case arg != "" && in != "":
+		return usageErr("give a ticket as the argument or -in file, not both")
 	}
 	now, err := keysNow(nowFlag)
 	if err != nil {
