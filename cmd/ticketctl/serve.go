@@ -19,7 +19,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/tlsticket/tlsticket/engine"
+	"github.com/tlsticket/tlsticket/engine/promexport"
 	"github.com/tlsticket/tlsticket/internal/server"
 	"github.com/tlsticket/tlsticket/keyfile"
 	"github.com/tlsticket/tlsticket/seal"
@@ -177,13 +181,11 @@ func (env serveEnv) serve(ctx context.Context, args []string, stdout, stderr io.
 		loops.Go(func() { src.Run(ctx) })
 	}
 	fmt.Fprintf(stdout, "ticketctl serve: listening on %s (TLS %s), %s\n", srv.Addr(), f.versions, describe)
-	if f.debugAddr != "" {
-		if err := serveDebug(ctx, srv.Engine(), f.debugAddr, stdout); err != nil {
-			cancel()
-			srv.Close()
-			loops.Wait()
-			return err
-		}
+	if err := f.serveEndpoints(ctx, srv.Engine(), rot, stdout); err != nil {
+		cancel()
+		srv.Close()
+		loops.Wait()
+		return err
 	}
 	waitSignals(ctx, sig, src, logger)
 	cancel()
@@ -301,21 +303,41 @@ func (f *serveFlags) openKeyFile(path string) (*os.File, error) {
 	return file, nil
 }
 
-// serveDebug serves the engine's counters through expvar on addr.
-func serveDebug(ctx context.Context, e *engine.Engine, addr string, stdout io.Writer) error {
+// serveHTTP serves handler at path on addr until ctx is done, and prints
+// where.
+func serveHTTP(ctx context.Context, addr, path string, handler http.Handler, what string, stdout io.Writer) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	expvar.Publish("tlsticket", expvar.Func(func() any { return e.Metrics() }))
 	mux := http.NewServeMux()
-	mux.Handle("/debug/vars", expvar.Handler())
+	mux.Handle(path, handler)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go hs.Serve(ln)
 	go func() {
 		<-ctx.Done()
 		hs.Close()
 	}()
-	fmt.Fprintf(stdout, "ticketctl serve: counters at http://%s/debug/vars\n", ln.Addr())
+	fmt.Fprintf(stdout, "ticketctl serve: %s at http://%s%s\n", what, ln.Addr(), path)
+	return nil
+}
+
+// serveEndpoints starts the -debug (expvar) and -metrics-addr (Prometheus)
+// endpoints that are asked for.
+func (f *serveFlags) serveEndpoints(ctx context.Context, e *engine.Engine, rot *seal.Rotator, stdout io.Writer) error {
+	if f.debugAddr != "" {
+		expvar.Publish("tlsticket", expvar.Func(func() any { return e.Metrics() }))
+		if err := serveHTTP(ctx, f.debugAddr, "/debug/vars", expvar.Handler(), "counters", stdout); err != nil {
+			return fmt.Errorf("-debug: %w", err)
+		}
+	}
+	if f.metricsAddr != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(promexport.New(e, promexport.Options{Rotator: rot}))
+		h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+		if err := serveHTTP(ctx, f.metricsAddr, "/metrics", h, "Prometheus metrics", stdout); err != nil {
+			return fmt.Errorf("-metrics-addr: %w", err)
+		}
+	}
 	return nil
 }

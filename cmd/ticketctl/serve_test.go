@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"github.com/tlsticket/tlsticket/internal/testkit"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/seal"
 )
 
@@ -123,5 +127,66 @@ func TestServeFlags(t *testing.T) {
 		if err := serve(context.Background(), append([]string{"-addr", "127.0.0.1:0"}, args...), &out, &errOut); err == nil {
 			t.Errorf("serve %v: no error", args)
 		}
+	}
+}
+
+// TestServeMetrics runs serve with -metrics-addr, makes a fresh TLS 1.3
+// connection and a resumption, and scrapes /metrics as Prometheus does.
+func TestServeMetrics(t *testing.T) {
+	var out, errOut syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0"}, &out, &errOut)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	addr := waitListening(t, &out, &errOut)
+	cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13, ClientSessionCache: tls.NewLRUClientSessionCache(1)}
+	for range 2 {
+		c, err := tls.Dial("tcp", addr, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(c)
+		c.Close()
+	}
+	m := regexp.MustCompile(`Prometheus metrics at (http://\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("serve did not print the metrics address:\n%s", out.String())
+	}
+	resp, err := http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := func(name string) float64 {
+		for _, m := range families[name].GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "version" && l.GetValue() == "TLS1.3" {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+		t.Errorf("%s{version=TLS1.3} missing", name)
+		return -1
+	}
+	if got := value("tlsticket_no_ticket_total"); got != 1 {
+		t.Errorf("tlsticket_no_ticket_total{version=TLS1.3} = %v, want 1", got)
+	}
+	if got := value("tlsticket_resumed_total"); got != 1 {
+		t.Errorf("tlsticket_resumed_total{version=TLS1.3} = %v, want 1", got)
+	}
+	if n := len(families["tlsticket_key_tickets_sealed_total"].GetMetric()); n != 1 {
+		t.Errorf("%d keys in tlsticket_key_tickets_sealed_total, want 1", n)
 	}
 }

@@ -1,0 +1,212 @@
+package promexport_test
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/tlsticket/tlsticket/engine"
+	"github.com/tlsticket/tlsticket/engine/promexport"
+	"github.com/tlsticket/tlsticket/internal/fakeclock"
+	"github.com/tlsticket/tlsticket/internal/server"
+	"github.com/tlsticket/tlsticket/seal"
+)
+
+// fill is a replay store's fill level, as a store reports it.
+type fill struct{ len, cap int }
+
+func (f fill) Len() int { return f.len }
+func (f fill) Cap() int { return f.cap }
+
+// TestCollector serves real TLS 1.2 and TLS 1.3 handshakes through the
+// crypto/tls adapter, scrapes the collector over HTTP as Prometheus does,
+// parses the exposition with expfmt and checks the values.
+func TestCollector(t *testing.T) {
+	clock := fakeclock.New(time.Now())
+	rot, err := seal.NewRotator(seal.RotatorConfig{Time: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Engine: engine.Config{Keys: rot.Keyring()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(promexport.New(srv.Engine(), promexport.Options{Rotator: rot, ReplayStore: fill{3, 1000}}))
+	hs := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer hs.Close()
+
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		cache := tls.NewLRUClientSessionCache(1)
+		for i := range 2 { // a full handshake, then a resumption
+			c, err := tls.Dial("tcp", srv.Addr(), &tls.Config{InsecureSkipVerify: true, MinVersion: v, MaxVersion: v, ClientSessionCache: cache})
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.ReadAll(c)
+			if c.ConnectionState().DidResume != (i == 1) {
+				t.Fatalf("%s connection %d: resumed %v", tls.VersionName(v), i, !(i == 1))
+			}
+			c.Close()
+		}
+	}
+	primary := rot.Keyring().Load().Primary()
+	got := scrape(t, hs.URL)
+	want := map[string]float64{
+		`tlsticket_no_ticket_total{version="TLS1.2"}`:                                                        1,
+		`tlsticket_no_ticket_total{version="TLS1.3"}`:                                                        1,
+		`tlsticket_resumed_total{version="TLS1.2"}`:                                                          1,
+		`tlsticket_resumed_total{version="TLS1.3"}`:                                                          1,
+		`tlsticket_resumption_decisions_total{outcome="use",return="Use",status="Success",version="TLS1.2"}`: 1,
+		`tlsticket_tickets_issued_total{version="TLS1.2"}`:                                                   2,
+		`tlsticket_tickets_issued_total{version="TLS1.3"}`:                                                   2,
+		`tlsticket_aborts_total{version="TLS1.3"}`:                                                           0,
+		`tlsticket_ticket_age_seconds_count{version="TLS1.3"}`:                                               1,
+		`tlsticket_ticket_age_seconds_bucket{le="60",version="TLS1.3"}`:                                      1,
+		`tlsticket_ticket_age_seconds_bucket{le="+Inf",version="TLS1.2"}`:                                    1,
+		`tlsticket_early_data_accepted_total`:                                                                0,
+		`tlsticket_replay_store_errors_total`:                                                                0,
+		`tlsticket_replay_store_entries`:                                                                     3,
+		`tlsticket_replay_store_capacity`:                                                                    1000,
+		fmt.Sprintf(`tlsticket_key_tickets_sealed_total{aead="AES-256-GCM",key="%v"}`, primary.Name()):      4,
+		fmt.Sprintf(`tlsticket_key_primary{key="%v"}`, primary.Name()):                                      1,
+		`tlsticket_key_ring_changes_total`:                                                                   0,
+	}
+	check(t, got, want)
+	// The TLS 1.3 resumption decision: the status depends on the renewal
+	// rules, so look for any resumed TLS 1.3 decision.
+	if !slices.ContainsFunc(keys(got), func(k string) bool {
+		return strings.HasPrefix(k, "tlsticket_resumption_decisions_total{") && strings.Contains(k, `outcome="use`) && strings.Contains(k, `version="TLS1.3"`)
+	}) {
+		t.Errorf("no TLS 1.3 resumption decision in %v", keys(got))
+	}
+
+	// The next key is announced 5 hours in: one Ring change, and the new
+	// key appears with no seals and not primary.
+	clock.Advance(5 * time.Hour)
+	if err := rot.Maintain(); err != nil {
+		t.Fatal(err)
+	}
+	next := rot.Keyring().Load().Keys()[1]
+	check(t, scrape(t, hs.URL), map[string]float64{
+		`tlsticket_key_ring_changes_total`: 1,
+		fmt.Sprintf(`tlsticket_key_tickets_sealed_total{aead="AES-256-GCM",key="%v"}`, next.Name()): 0,
+		fmt.Sprintf(`tlsticket_key_primary{key="%v"}`, next.Name()):                                0,
+		fmt.Sprintf(`tlsticket_key_primary{key="%v"}`, primary.Name()):                             1,
+	})
+}
+
+// TestCollectorEngineOnly checks that a Collector with no options exports
+// the engine's metrics and no key or store metric.
+func TestCollectorEngineOnly(t *testing.T) {
+	e, err := engine.New(&engine.Config{Keys: mustKeyring(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(promexport.New(e, promexport.Options{}))
+	hs := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer hs.Close()
+	got := scrape(t, hs.URL)
+	for k := range got {
+		if strings.HasPrefix(k, "tlsticket_key_") || strings.HasPrefix(k, "tlsticket_replay_store_entries") {
+			t.Errorf("unexpected metric %s", k)
+		}
+	}
+	check(t, got, map[string]float64{`tlsticket_no_ticket_total{version="TLS1.3"}`: 0})
+}
+
+func mustKeyring(t *testing.T) *seal.Keyring {
+	t.Helper()
+	k, err := seal.GenerateKey(seal.AES128GCM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := seal.NewRing(nil, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seal.NewKeyring(r)
+}
+
+func check(t *testing.T, got, want map[string]float64) {
+	t.Helper()
+	for k, w := range want {
+		g, ok := got[k]
+		switch {
+		case !ok:
+			t.Errorf("%s: missing; scraped %v", k, keys(got))
+		case g != w:
+			t.Errorf("%s = %v, want %v", k, g, w)
+		}
+	}
+}
+
+func keys(m map[string]float64) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// scrape fetches url and returns each sample, keyed by its name and its
+// labels in order, as `name{a="x",b="y"}`; a histogram gives _count, _sum
+// and _bucket samples.
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for name, mf := range families {
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			key := func(suffix string, extra ...string) string {
+				ls := slices.Sorted(slices.Values(append(slices.Clone(labels), extra...)))
+				if len(ls) == 0 {
+					return name + suffix
+				}
+				return name + suffix + "{" + strings.Join(ls, ",") + "}"
+			}
+			switch {
+			case m.GetCounter() != nil:
+				out[key("")] = m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				out[key("")] = m.GetGauge().GetValue()
+			case m.GetHistogram() != nil:
+				h := m.GetHistogram()
+				out[key("_count")] = float64(h.GetSampleCount())
+				out[key("_sum")] = h.GetSampleSum()
+				for _, b := range h.GetBucket() {
+					out[key("_bucket", fmt.Sprintf("le=%q", fmt.Sprint(b.GetUpperBound())))] = float64(b.GetCumulativeCount())
+				}
+				out[key("_bucket", `le="+Inf"`)] = float64(h.GetSampleCount())
+			}
+		}
+	}
+	return out
+}
