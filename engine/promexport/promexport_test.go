@@ -80,8 +80,8 @@ func TestCollector(t *testing.T) {
 		`tlsticket_replay_store_errors_total`:                                                                0,
 		`tlsticket_replay_store_entries`:                                                                     3,
 		`tlsticket_replay_store_capacity`:                                                                    1000,
-		fmt.Sprintf(`tlsticket_key_tickets_sealed_total{aead="AES-256-GCM",key="%v"}`, primary.Name()):      4,
-		fmt.Sprintf(`tlsticket_key_primary{key="%v"}`, primary.Name()):                                      1,
+		fmt.Sprintf(`tlsticket_key_tickets_sealed_total{aead="AES-256-GCM",key="%v"}`, primary.Name()):       4,
+		fmt.Sprintf(`tlsticket_key_primary{key="%v"}`, primary.Name()):                                       1,
 		`tlsticket_key_ring_changes_total`:                                                                   0,
 	}
 	check(t, got, want)
@@ -103,8 +103,8 @@ func TestCollector(t *testing.T) {
 	check(t, scrape(t, hs.URL), map[string]float64{
 		`tlsticket_key_ring_changes_total`: 1,
 		fmt.Sprintf(`tlsticket_key_tickets_sealed_total{aead="AES-256-GCM",key="%v"}`, next.Name()): 0,
-		fmt.Sprintf(`tlsticket_key_primary{key="%v"}`, next.Name()):                                0,
-		fmt.Sprintf(`tlsticket_key_primary{key="%v"}`, primary.Name()):                             1,
+		fmt.Sprintf(`tlsticket_key_primary{key="%v"}`, next.Name()):                                 0,
+		fmt.Sprintf(`tlsticket_key_primary{key="%v"}`, primary.Name()):                              1,
 	})
 }
 
