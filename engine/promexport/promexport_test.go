@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -209,4 +211,58 @@ func scrape(t *testing.T, url string) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// TestMetricsDocumented checks that the metric table of
+// docs/operations.md names exactly the metrics the Collector describes.
+func TestMetricsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "\n## 5. Metrics\n")
+	if !ok {
+		t.Fatal("docs/operations.md has no Metrics section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	documented := map[string]bool{}
+	for _, line := range strings.Split(section, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 3 || strings.HasPrefix(strings.TrimSpace(cells[1]), "---") {
+			continue
+		}
+		for _, m := range regexp.MustCompile("`([a-z_]+)`").FindAllStringSubmatch(cells[1], -1) {
+			documented["tlsticket_"+m[1]] = true
+		}
+	}
+	rot, err := seal.NewRotator(seal.RotatorConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(&engine.Config{Keys: rot.Keyring()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan *prometheus.Desc, 64)
+	promexport.New(e, promexport.Options{Rotator: rot, ReplayStore: fill{}}).Describe(ch)
+	close(ch)
+	described := map[string]bool{}
+	fqName := regexp.MustCompile(`fqName: "([a-z_]+)"`)
+	for d := range ch {
+		m := fqName.FindStringSubmatch(d.String())
+		if m == nil {
+			t.Fatalf("cannot read the name of %v", d)
+		}
+		described[m[1]] = true
+	}
+	for name := range described {
+		if !documented[name] {
+			t.Errorf("%s is not in the metric table of docs/operations.md", name)
+		}
+	}
+	for name := range documented {
+		if !described[name] {
+			t.Errorf("docs/operations.md documents %s, which the Collector does not export", name)
+		}
+	}
 }
