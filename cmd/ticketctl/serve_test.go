@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,9 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
+	"github.com/tlsticket/tlsticket/internal/promtest"
 	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/seal"
 )
@@ -159,34 +156,19 @@ func TestServeMetrics(t *testing.T) {
 	if m == nil {
 		t.Fatalf("serve did not print the metrics address:\n%s", out.String())
 	}
-	resp, err := http.Get(m[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	value := func(name string) float64 {
-		for _, m := range families[name].GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "version" && l.GetValue() == "TLS1.3" {
-					return m.GetCounter().GetValue()
-				}
-			}
+	got := promtest.Scrape(t, m[1])
+	for _, name := range []string{`tlsticket_no_ticket_total{version="TLS1.3"}`, `tlsticket_resumed_total{version="TLS1.3"}`} {
+		if got[name] != 1 {
+			t.Errorf("%s = %v, want 1", name, got[name])
 		}
-		t.Errorf("%s{version=TLS1.3} missing", name)
-		return -1
 	}
-	if got := value("tlsticket_no_ticket_total"); got != 1 {
-		t.Errorf("tlsticket_no_ticket_total{version=TLS1.3} = %v, want 1", got)
+	keys := 0
+	for name := range got {
+		if strings.HasPrefix(name, "tlsticket_key_tickets_sealed_total{") {
+			keys++
+		}
 	}
-	if got := value("tlsticket_resumed_total"); got != 1 {
-		t.Errorf("tlsticket_resumed_total{version=TLS1.3} = %v, want 1", got)
-	}
-	if n := len(families["tlsticket_key_tickets_sealed_total"].GetMetric()); n != 1 {
-		t.Errorf("%d keys in tlsticket_key_tickets_sealed_total, want 1", n)
+	if keys != 1 {
+		t.Errorf("%d keys in tlsticket_key_tickets_sealed_total, want 1", keys)
 	}
 }

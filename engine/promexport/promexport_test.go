@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
@@ -15,12 +14,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/engine/promexport"
 	"github.com/tlsticket/tlsticket/internal/fakeclock"
+	"github.com/tlsticket/tlsticket/internal/promtest"
 	"github.com/tlsticket/tlsticket/internal/server"
 	"github.com/tlsticket/tlsticket/seal"
 )
@@ -65,7 +63,7 @@ func TestCollector(t *testing.T) {
 		}
 	}
 	primary := rot.Keyring().Load().Primary()
-	got := scrape(t, hs.URL)
+	got := promtest.Scrape(t, hs.URL)
 	want := map[string]float64{
 		`tlsticket_no_ticket_total{version="TLS1.2"}`:                                                        1,
 		`tlsticket_no_ticket_total{version="TLS1.3"}`:                                                        1,
@@ -102,7 +100,7 @@ func TestCollector(t *testing.T) {
 		t.Fatal(err)
 	}
 	next := rot.Keyring().Load().Keys()[1]
-	check(t, scrape(t, hs.URL), map[string]float64{
+	check(t, promtest.Scrape(t, hs.URL), map[string]float64{
 		`tlsticket_key_ring_changes_total`: 1,
 		fmt.Sprintf(`tlsticket_key_tickets_sealed_total{aead="AES-256-GCM",key="%v"}`, next.Name()): 0,
 		fmt.Sprintf(`tlsticket_key_primary{key="%v"}`, next.Name()):                                 0,
@@ -121,7 +119,7 @@ func TestCollectorEngineOnly(t *testing.T) {
 	reg.MustRegister(promexport.New(e, promexport.Options{}))
 	hs := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer hs.Close()
-	got := scrape(t, hs.URL)
+	got := promtest.Scrape(t, hs.URL)
 	for k := range got {
 		if strings.HasPrefix(k, "tlsticket_key_") || strings.HasPrefix(k, "tlsticket_replay_store_entries") {
 			t.Errorf("unexpected metric %s", k)
@@ -163,54 +161,6 @@ func keys(m map[string]float64) []string {
 	}
 	slices.Sort(ks)
 	return ks
-}
-
-// scrape fetches url and returns each sample, keyed by its name and its
-// labels in order, as `name{a="x",b="y"}`; a histogram gives _count, _sum
-// and _bucket samples.
-func scrape(t *testing.T, url string) map[string]float64 {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for name, mf := range families {
-		for _, m := range mf.GetMetric() {
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
-			}
-			key := func(suffix string, extra ...string) string {
-				ls := slices.Sorted(slices.Values(append(slices.Clone(labels), extra...)))
-				if len(ls) == 0 {
-					return name + suffix
-				}
-				return name + suffix + "{" + strings.Join(ls, ",") + "}"
-			}
-			switch {
-			case m.GetCounter() != nil:
-				out[key("")] = m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				out[key("")] = m.GetGauge().GetValue()
-			case m.GetHistogram() != nil:
-				h := m.GetHistogram()
-				out[key("_count")] = float64(h.GetSampleCount())
-				out[key("_sum")] = h.GetSampleSum()
-				for _, b := range h.GetBucket() {
-					out[key("_bucket", fmt.Sprintf("le=%q", fmt.Sprint(b.GetUpperBound())))] = float64(b.GetCumulativeCount())
-				}
-				out[key("_bucket", `le="+Inf"`)] = float64(h.GetSampleCount())
-			}
-		}
-	}
-	return out
 }
 
 // TestMetricsDocumented checks that the metric table of
