@@ -20,6 +20,7 @@ import (
 	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"github.com/tlsticket/tlsticket/internal/promtest"
 	"github.com/tlsticket/tlsticket/internal/server"
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/seal"
 )
 
@@ -111,7 +112,7 @@ func TestCollector(t *testing.T) {
 // TestCollectorEngineOnly checks that a Collector with no options exports
 // the engine's metrics and no key or store metric.
 func TestCollectorEngineOnly(t *testing.T) {
-	e, err := engine.New(&engine.Config{Keys: mustKeyring(t)})
+	e, err := engine.New(&engine.Config{Keys: seal.NewKeyring(testkit.Ring(t, testkit.Key(t, seal.AES128GCM, "promexport")))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,19 +127,6 @@ func TestCollectorEngineOnly(t *testing.T) {
 		}
 	}
 	check(t, got, map[string]float64{`tlsticket_no_ticket_total{version="TLS1.3"}`: 0})
-}
-
-func mustKeyring(t *testing.T) *seal.Keyring {
-	t.Helper()
-	k, err := seal.GenerateKey(seal.AES128GCM, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := seal.NewRing(nil, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return seal.NewKeyring(r)
 }
 
 func check(t *testing.T, got, want map[string]float64) {
