@@ -15,9 +15,17 @@ command -v cc >/dev/null 2>&1 || missing="$missing gcc libc6-dev"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "ensure-deps: installing$missing"
-	apt-get update -qq >/dev/null && \
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null || {
-		echo "ensure-deps: apt-get failed for$missing" >&2; exit 1; }
+	# apt's output (progress, debconf warnings) is kept in a file and shown
+	# only if it fails.
+	log=$(mktemp) || exit 1
+	if ! { apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing; } >"$log" 2>&1; then
+		cat "$log" >&2
+		rm -f "$log"
+		echo "ensure-deps: apt-get failed for$missing" >&2
+		exit 1
+	fi
+	rm -f "$log"
 else
 	echo "ensure-deps: missing$missing (run as root on Debian to install them)" >&2
 fi

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -223,6 +224,8 @@ type Rotator struct {
 	locals []ScheduledKey // local keys, not yet retired; at most one active
 	sched  *Schedule      // the schedule of the current Ring
 	next   time.Time      // when Maintain must next rebuild the Ring
+
+	changes atomic.Uint64 // Rings stored after the first, for Changes
 }
 
 var _ fmt.Formatter = (*Rotator)(nil)
@@ -291,6 +294,12 @@ func NewEpochRotator(root []byte, cfg RotatorConfig) (*Rotator, error) {
 // Keyring returns the Keyring that the Rotator keeps current, for Seal and
 // Open. It is the same Keyring for the Rotator's whole life.
 func (r *Rotator) Keyring() *Keyring { return r.keyring }
+
+// Changes returns the number of times the Rotator has replaced its
+// Keyring's Ring since it was created: when a key changed phase, the
+// source's keys changed, or the primary key reached MaxSeals. It is for
+// metrics; it takes no lock.
+func (r *Rotator) Changes() uint64 { return r.changes.Load() }
 
 // Schedule returns the schedule of the current Ring: the source's keys and
 // the local keys.
@@ -407,6 +416,7 @@ func (r *Rotator) rebuild(now time.Time, ask bool) error {
 				slog.String("from", old.Name().String()), slog.String("to", ring.Primary().Name().String()))
 		}
 		r.keyring.Store(ring)
+		r.changes.Add(1)
 	}
 	r.locals, r.sched = locals, sched
 	r.next = sched.NextChange(now)

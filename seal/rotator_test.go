@@ -92,6 +92,9 @@ func TestRotatorLifecycle(t *testing.T) {
 	if kr.Load() != ring {
 		t.Error("Maintain replaced the Ring before the next change")
 	}
+	if n := r.Changes(); n != 0 {
+		t.Errorf("Changes = %d before the first change, want 0", n)
+	}
 
 	// At 5h, key 1 is announced: it opens, it does not seal.
 	clock.Set(hours(5))
@@ -138,6 +141,9 @@ func TestRotatorLifecycle(t *testing.T) {
 	checkOpenFails(t, kr.Load(), ticket0, nil, ErrUnknownKey)
 	if _, err := kr.Open(nil, ticket1, nil); err != nil {
 		t.Errorf("ticket of key 1 at 18h: %v", err)
+	}
+	if n := r.Changes(); n != 2+uint64(len(wantNext)) {
+		t.Errorf("Changes = %d after the changes at 5h, 6h, 11h, 12h, 17h and 18h, want %d", n, 2+len(wantNext))
 	}
 	for _, sk := range r.Schedule().Keys() {
 		if sk.Key == k0 {

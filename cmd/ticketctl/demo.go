@@ -13,6 +13,14 @@ import (
 	"github.com/tlsticket/tlsticket/status"
 )
 
+// demoTerms explains the words of the trace before it uses them.
+const demoTerms = `The engine keeps the two callbacks of OpenSSL's SSL_CTX_set_session_ticket_cb:
+  gen_cb: called when the server issues a ticket; it may add application data to the session (Config.GenerateTicket).
+  dec_cb: called when a client presents a ticket; it gets the ticket's status and returns what to do (Config.DecryptTicket).
+Each trace line reads: status (what the ticket is) -> return (dec_cb's answer) -> outcome.
+
+`
+
 // demoClock is a clock the demo moves by hand, so that expiry shows without
 // waiting.
 type demoClock struct{ t time.Time }
@@ -22,6 +30,7 @@ func (c *demoClock) now() time.Time { return c.t }
 // demo runs live TLS handshakes, then walks both protocol versions through
 // the decision paths as a custom TLS stack sees them.
 func demo(w io.Writer) error {
+	fmt.Fprint(w, demoTerms)
 	if err := demoLive(w); err != nil {
 		return err
 	}

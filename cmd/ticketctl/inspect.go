@@ -7,6 +7,8 @@ package main
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,43 +17,52 @@ import (
 
 	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/seal"
+	"github.com/tlsticket/tlsticket/seal/legacy"
 )
 
 // cmdInspect is `ticketctl inspect`: it decodes a sealed ticket's header,
 // given in hex or base64 on the command line or in a file (-in: raw bytes,
-// hex or base64), and with -keys opens it and prints the session state,
+// hex or base64), bare, inside a NewSessionTicket message or inside an
+// openssl s_client -sess_out session file, and with -keys opens it and prints the session state,
 // with its secrets redacted unless -show-secrets.
 func cmdInspect(args []string, stdout, stderr io.Writer) int {
-	fs := keysFlags("inspect", "[-keys file] [-show-secrets] [-now time] {-in file | ticket}", stderr)
+	fs := newCommand("inspect", "[-keys file] [-show-secrets] [-now time] {-in file | ticket}")
 	keysFile := fs.String("keys", "", "open the ticket with the keys of this key `file`")
-	in := fs.String("in", "", "read the ticket from `file` (raw, hex or base64)")
+	in := fs.String("in", "", "read the ticket from `file`: raw, hex or base64, a NewSessionTicket message, or an openssl -sess_out session")
 	show := fs.Bool("show-secrets", false, "print the session secret, application data and embedded state")
 	now := fs.String("now", "", "`time` at which to report key phases, RFC 3339 (default: now)")
-	err := keysParse(fs, args, 1)
+	err := fs.parse(args, 1, stdout)
 	if err == nil {
 		err = keysInspect(fs.Arg(0), *in, *keysFile, *now, *show, stdout)
 	}
-	return keysExit("inspect", err, stderr)
+	return exit("inspect", err, stderr)
 }
 
 func keysInspect(arg, in, keysFile, nowFlag string, show bool, stdout io.Writer) error {
-	if (arg == "") == (in == "") {
-		return keysUsageErr("give a ticket or -in file, not both")
+	switch {
+	case arg == "" && in == "":
+		return usageErr("no ticket: give one in hex or base64 as the argument, or -in file")
+	case arg != "" && in != "":
+		return usageErr("give a ticket as the argument or -in file, not both")
 	}
 	now, err := keysNow(nowFlag)
 	if err != nil {
 		return err
 	}
-	raw := []byte(arg)
+	raw, source := []byte(arg), "argument"
 	if in != "" {
 		if raw, err = os.ReadFile(in); err != nil {
 			return err
 		}
+		source = in
 	}
-	ticket := decodeTicket(raw, in != "")
+	ticket, err := findTicket(raw, in != "", stdout)
+	if err != nil {
+		return fmt.Errorf("%s: %w", source, err)
+	}
 	h, err := seal.ParseHeader(ticket)
 	if err != nil {
-		return fmt.Errorf("not a tlsticket sealed ticket (%d bytes): %w", len(ticket), err)
+		return fmt.Errorf("%s: not a tlsticket sealed ticket (%d bytes): %w", source, len(ticket), err)
 	}
 	fmt.Fprintf(stdout, "version:           %d\n", h.Version)
 	fmt.Fprintf(stdout, "aead:              %v\n", h.AEAD)
@@ -94,6 +105,62 @@ func keysInspect(arg, in, keysFile, nowFlag string, show bool, stdout io.Writer)
 	return fmt.Errorf("no key of %s has key name %v", keysFile, h.KeyName)
 }
 
+// findTicket returns the ticket in what an operator has: an openssl
+// s_client -sess_out session file (PEM "SSL SESSION PARAMETERS"), a TLS
+// 1.3 or TLS 1.2 NewSessionTicket message, or the ticket itself, each in
+// hex or base64 (or raw bytes from a file). It says on w where it found a
+// ticket that was not given bare.
+func findTicket(raw []byte, fromFile bool, w io.Writer) ([]byte, error) {
+	if block, _ := pem.Decode(raw); block != nil {
+		if block.Type != "SSL SESSION PARAMETERS" {
+			return nil, fmt.Errorf("a PEM %q block, not an openssl session (SSL SESSION PARAMETERS)", block.Type)
+		}
+		s, err := legacy.ParseSession(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("openssl session: %w", err)
+		}
+		defer s.Clear()
+		if len(s.Ticket) == 0 {
+			return nil, errors.New("the openssl session holds no ticket (the server sent none, or the session is a server's)")
+		}
+		fmt.Fprintf(w, "source:            openssl session, %s, cipher suite %#04x, ticket lifetime hint %d s\n",
+			tlsVersionName(s.Version), s.CipherSuite, s.TicketLifetimeHint)
+		return s.Ticket, nil
+	}
+	b := decodeTicket(raw, fromFile)
+	if _, err := seal.ParseHeader(b); err == nil || len(b) < 4 || b[0] != newSessionTicketType {
+		return b, nil
+	}
+	if m, err := format.ParseNewSessionTicketTLS13(b); err == nil {
+		fmt.Fprintf(w, "source:            TLS 1.3 NewSessionTicket, lifetime %d s, age add %d, nonce %x, %d extensions\n",
+			m.Lifetime, m.AgeAdd, m.Nonce, len(m.Extensions))
+		return m.Ticket, nil
+	}
+	if m, err := format.ParseNewSessionTicketTLS12(b); err == nil {
+		if len(m.Ticket) == 0 {
+			return nil, errors.New("a TLS 1.2 NewSessionTicket with an empty ticket (the server withdrew it)")
+		}
+		fmt.Fprintf(w, "source:            TLS 1.2 NewSessionTicket, lifetime hint %d s\n", m.LifetimeHint)
+		return m.Ticket, nil
+	}
+	return b, nil
+}
+
+// newSessionTicketType is the HandshakeType of NewSessionTicket (RFC
+// 8446, Section 4).
+const newSessionTicketType = 4
+
+// tlsVersionName returns "TLS 1.2" or "TLS 1.3", or the number.
+func tlsVersionName(v uint16) string {
+	switch v {
+	case format.VersionTLS12:
+		return "TLS 1.2"
+	case format.VersionTLS13:
+		return "TLS 1.3"
+	}
+	return fmt.Sprintf("version %#04x", v)
+}
+
 // decodeTicket decodes a ticket given as hex or base64 (standard or URL,
 // padded or not), ignoring surrounding space. If raw decodes as neither
 // and fromFile, it is the ticket itself.
@@ -122,7 +189,7 @@ func printState(w io.Writer, s *format.State, show bool) {
 		}
 		return "REDACTED (" + strconv.Itoa(len(b)) + " bytes; -show-secrets to print)"
 	}
-	version := map[uint16]string{format.VersionTLS12: "TLS 1.2", format.VersionTLS13: "TLS 1.3"}[s.Version]
+	version := tlsVersionName(s.Version)
 	certs := 0
 	for _, c := range s.PeerCertificates {
 		certs += len(c)

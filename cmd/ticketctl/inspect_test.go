@@ -96,3 +96,67 @@ func TestInspect(t *testing.T) {
 		t.Errorf("garbage: exit %d", code)
 	}
 }
+
+// TestInspectOperatorInputs inspects tickets in the forms operators have:
+// session files written by a real openssl s_client -sess_out against
+// ticketctl serve (testdata/README.md says how they were made), and
+// NewSessionTicket messages in hex, on the command line and in a file.
+func TestInspectOperatorInputs(t *testing.T) {
+	const keys = "testdata/openssl-keys.txt"
+	sess, err := legacyTicket(t, "testdata/openssl-tls13.sess")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nst13, err := (&format.NewSessionTicketTLS13{Lifetime: 7200, AgeAdd: 99, Nonce: []byte{0}, Ticket: sess}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nst12, err := (&format.NewSessionTicketTLS12{LifetimeHint: 3600, Ticket: sess}).Append(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nst12File := filepath.Join(t.TempDir(), "nst12.hex")
+	if err := os.WriteFile(nst12File, []byte(hex.EncodeToString(nst12)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"openssl TLS 1.3 session", []string{"-in", "testdata/openssl-tls13.sess"},
+			[]string{"source:            openssl session, TLS 1.3, cipher suite 0x1301, ticket lifetime hint 604800 s", "protocol version:       TLS 1.3"}},
+		{"openssl TLS 1.2 session", []string{"-in", "testdata/openssl-tls12.sess"},
+			[]string{"source:            openssl session, TLS 1.2", "protocol version:       TLS 1.2"}},
+		{"TLS 1.3 NewSessionTicket in hex", []string{hex.EncodeToString(nst13)},
+			[]string{"source:            TLS 1.3 NewSessionTicket, lifetime 7200 s, age add 99, nonce 00, 0 extensions", "protocol version:       TLS 1.3"}},
+		{"TLS 1.2 NewSessionTicket in a hex file", []string{"-in", nst12File},
+			[]string{"source:            TLS 1.2 NewSessionTicket, lifetime hint 3600 s", "protocol version:       TLS 1.3"}},
+		{"bare ticket", []string{hex.EncodeToString(sess)}, []string{"protocol version:       TLS 1.3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := mustRun(t, cmdInspect, append([]string{"-keys", keys, "-now", "2026-12-01T21:30:00Z"}, tt.args...)...)
+			for _, w := range append(tt.want, "key name:          0948c09c8658060f8d40c903189cf9b3", "secret:                 REDACTED") {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	// A PEM file that is not a session, and a session without a ticket,
+	// are refused with the file named.
+	dir := t.TempDir()
+	other := filepath.Join(dir, "cert.pem")
+	os.WriteFile(other, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), 0o600)
+	if code, _, errOut := runCmd(t, cmdInspect, "-in", other); code != 1 || !strings.Contains(errOut, other) || !strings.Contains(errOut, "SSL SESSION PARAMETERS") {
+		t.Errorf("inspect of a certificate: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// legacyTicket returns the ticket inside an openssl session file.
+func legacyTicket(t *testing.T, path string) ([]byte, error) {
+	t.Helper()
+	var out bytes.Buffer
+	return findTicket(mustRead(t, path), true, &out)
+}

@@ -11,67 +11,17 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/tlsticket/tlsticket/keydist"
 	"github.com/tlsticket/tlsticket/keyfile"
 	"github.com/tlsticket/tlsticket/seal"
 )
-
-// errKeysUsage marks an error as bad usage (exit code 2).
-var errKeysUsage = errors.New("usage")
-
-// keysUsageErr returns an error that exits with code 2.
-func keysUsageErr(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errKeysUsage, fmt.Sprintf(format, args...))
-}
-
-// keysExit reports err for command name and returns the exit code.
-func keysExit(name string, err error, stderr io.Writer) int {
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, errKeysUsage):
-		fmt.Fprintf(stderr, "ticketctl %s: %s\n", name, strings.TrimPrefix(err.Error(), errKeysUsage.Error()+": "))
-		return 2
-	}
-	fmt.Fprintf(stderr, "ticketctl %s: %v\n", name, err)
-	return 1
-}
-
-// keysFlags returns a flag set for command name whose usage line is usage.
-func keysFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("ticketctl "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: ticketctl "+name+" "+usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// keysParse parses args, refusing positional arguments beyond maxArgs.
-func keysParse(fs *flag.FlagSet, args []string, maxArgs int) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errKeysUsage, err)
-	}
-	if fs.NArg() > maxArgs {
-		return keysUsageErr("unexpected argument %q", fs.Arg(maxArgs))
-	}
-	return nil
-}
 
 // keysNow returns the time of a -now flag: RFC 3339, or the current time
 // in whole seconds if empty, so that key files hold no fractions of a
@@ -82,7 +32,7 @@ func keysNow(s string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, keysUsageErr("-now: want an RFC 3339 time such as 2030-01-02T15:04:05Z")
+		return time.Time{}, usageErr("-now: want an RFC 3339 time such as 2030-01-02T15:04:05Z")
 	}
 	return t, nil
 }
@@ -102,7 +52,7 @@ func (s *keySchedule) register(fs *flag.FlagSet) {
 
 func (s *keySchedule) check() error {
 	if s.rotation <= 0 || s.announce < 0 || s.decryptOnly < 0 {
-		return keysUsageErr("-rotation must be positive, -announce and -decrypt-only not negative")
+		return usageErr("-rotation must be positive, -announce and -decrypt-only not negative")
 	}
 	return nil
 }
@@ -188,14 +138,14 @@ func encodeEntries(entries []keyfile.KeyEntry) ([]byte, error) {
 // HAProxy tls-ticket-keys file (base64 lines of 48 or 80 bytes, at least
 // 3), to the new file -o with mode 0600, or to stdout with -o -.
 func cmdKeygen(args []string, stdout, stderr io.Writer) int {
-	fs := keysFlags("keygen", "[-format tlsticket|nginx48|nginx80|haproxy|haproxy80] [-count n] [-aead name] [-rotation d] [-announce d] [-decrypt-only d] [-now time] -o file|-", stderr)
+	fs := newCommand("keygen", "[-format tlsticket|nginx48|nginx80|haproxy|haproxy80] [-count n] [-aead name] [-rotation d] [-announce d] [-decrypt-only d] [-now time] -o file|-")
 	var sch keySchedule
-	sch.register(fs)
+	sch.register(fs.FlagSet)
 	formatName := fs.String("format", "tlsticket", "key file `format`: tlsticket, nginx48, nginx80, haproxy (48-byte keys) or haproxy80")
 	count := fs.Int("count", 0, "number of keys (default 1, or 3 for haproxy)")
 	now := fs.String("now", "", "activation `time` of the first key, RFC 3339 (default: now, in whole seconds)")
 	out := fs.String("o", "", "write to `file` (mode 0600, must not exist), or to stdout if -: required, the keys are secret")
-	err := keysParse(fs, args, 0)
+	err := fs.parse(args, 0, stdout)
 	if err == nil && *formatName != "tlsticket" {
 		// The flags of tlsticket's schedule mean nothing to nginx or
 		// HAProxy: refuse them rather than ignore them.
@@ -203,7 +153,7 @@ func cmdKeygen(args []string, stdout, stderr io.Writer) int {
 			switch f.Name {
 			case "aead", "rotation", "announce", "decrypt-only", "now":
 				if err == nil {
-					err = keysUsageErr("-%s applies to -format tlsticket only: nginx and HAProxy keys are AES-CBC and HMAC-SHA256, rotated by reloading", f.Name)
+					err = usageErr("-%s applies to -format tlsticket only: nginx and HAProxy keys are AES-CBC and HMAC-SHA256, rotated by reloading", f.Name)
 				}
 			}
 		})
@@ -211,12 +161,12 @@ func cmdKeygen(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = keysGen(&sch, *formatName, *count, *now, *out, stdout)
 	}
-	return keysExit("keygen", err, stderr)
+	return exit("keygen", err, stderr)
 }
 
 func keysGen(sch *keySchedule, formatName string, count int, nowFlag, out string, stdout io.Writer) error {
 	if out == "" {
-		return keysUsageErr("-o is required: give a new file, or -o - to print the secret keys to stdout")
+		return usageErr("-o is required: give a new file, or -o - to print the secret keys to stdout")
 	}
 	var data []byte
 	defer func() { clear(data) }()
@@ -224,7 +174,7 @@ func keysGen(sch *keySchedule, formatName string, count int, nowFlag, out string
 	case "tlsticket":
 		a, err := seal.ParseAEAD(sch.aead)
 		if err != nil {
-			return keysUsageErr("-aead: %v", err)
+			return usageErr("-aead: %v", err)
 		}
 		if err := sch.check(); err != nil {
 			return err
@@ -237,7 +187,7 @@ func keysGen(sch *keySchedule, formatName string, count int, nowFlag, out string
 			count = 1
 		}
 		if count < 1 || count > 1000 {
-			return keysUsageErr("-count must be 1 to 1000")
+			return usageErr("-count must be 1 to 1000")
 		}
 		entries := make([]keyfile.KeyEntry, 0, count)
 		defer func() { clearEntries(entries) }()
@@ -258,10 +208,10 @@ func keysGen(sch *keySchedule, formatName string, count int, nowFlag, out string
 		}
 	case "nginx48", "nginx80":
 		if count > 1 {
-			return keysUsageErr("nginx reads one key per file: -count must be 1")
+			return usageErr("nginx reads one key per file: -count must be 1")
 		}
 		if out == "-" && isTerminal(stdout) {
-			return keysUsageErr("refusing to write a raw binary key to a terminal: redirect stdout, or give -o file")
+			return usageErr("refusing to write a raw binary key to a terminal: redirect stdout, or give -o file")
 		}
 		data = make([]byte, map[string]int{"nginx48": 48, "nginx80": 80}[formatName])
 		rand.Read(data)
@@ -270,7 +220,7 @@ func keysGen(sch *keySchedule, formatName string, count int, nowFlag, out string
 			count = keyfile.HAProxyTicketsNo
 		}
 		if count < keyfile.HAProxyTicketsNo || count > 1000 {
-			return keysUsageErr("HAProxy needs -count %d to 1000 keys", keyfile.HAProxyTicketsNo)
+			return usageErr("HAProxy needs -count %d to 1000 keys", keyfile.HAProxyTicketsNo)
 		}
 		size := map[string]int{"haproxy": 48, "haproxy80": 80}[formatName]
 		raw := make([]byte, size)
@@ -281,7 +231,7 @@ func keysGen(sch *keySchedule, formatName string, count int, nowFlag, out string
 			data = append(data, '\n')
 		}
 	default:
-		return keysUsageErr("unknown -format %q", formatName)
+		return usageErr("unknown -format %q", formatName)
 	}
 	return writeNew(out, data, 0o600, stdout)
 }
@@ -305,29 +255,29 @@ func isTerminal(w io.Writer) bool {
 // and leaves the file alone, so that it is safe to run from cron as often
 // as one likes (at least once per -rotation).
 func cmdRotate(args []string, stdout, stderr io.Writer) int {
-	fs := keysFlags("rotate", "-keys file [-force] [-ahead d] [-insecure-key-perms] [-aead name] [-rotation d] [-announce d] [-decrypt-only d] [-now time]", stderr)
+	fs := newCommand("rotate", "-keys file [-force] [-ahead d] [-insecure-key-perms] [-aead name] [-rotation d] [-announce d] [-decrypt-only d] [-now time]")
 	var sch keySchedule
-	sch.register(fs)
+	sch.register(fs.FlagSet)
 	var o rotateOptions
 	fs.StringVar(&o.path, "keys", "", "key `file` to rotate, in tlsticket's format (required)")
 	fs.StringVar(&o.now, "now", "", "current `time`, RFC 3339 (default: now, in whole seconds)")
 	fs.BoolVar(&o.force, "force", false, "add a key even if the schedule does not need one")
 	fs.DurationVar(&o.ahead, "ahead", 0, "add a key only when no key seals at now plus this `duration` (default: the -announce period)")
 	fs.BoolVar(&o.insecure, "insecure-key-perms", false, "use a key file that other users can read, or its group write")
-	err := keysParse(fs, args, 0)
+	err := fs.parse(args, 0, stdout)
 	if err == nil {
 		fs.Visit(func(f *flag.Flag) {
 			o.aeadSet = o.aeadSet || f.Name == "aead"
 			o.aheadSet = o.aheadSet || f.Name == "ahead"
 			if f.Name == "ahead" && o.ahead < 0 {
-				err = keysUsageErr("-ahead must not be negative")
+				err = usageErr("-ahead must not be negative")
 			}
 		})
 	}
 	if err == nil {
 		err = keysRotate(&sch, &o, stdout)
 	}
-	return keysExit("rotate", err, stderr)
+	return exit("rotate", err, stderr)
 }
 
 // rotateOptions are the flags of rotate besides the schedule's.
@@ -340,7 +290,7 @@ type rotateOptions struct {
 
 func keysRotate(sch *keySchedule, o *rotateOptions, stdout io.Writer) error {
 	if o.path == "" {
-		return keysUsageErr("-keys is required")
+		return usageErr("-keys is required")
 	}
 	if err := sch.check(); err != nil {
 		return err
@@ -404,7 +354,7 @@ func nextEntry(sch *keySchedule, aeadSet bool, entries []keyfile.KeyEntry, now t
 	if aeadSet {
 		var err error
 		if a, err = seal.ParseAEAD(sch.aead); err != nil {
-			return keyfile.KeyEntry{}, "", keysUsageErr("-aead: %v", err)
+			return keyfile.KeyEntry{}, "", usageErr("-aead: %v", err)
 		}
 	}
 	sealsUntil := entries[last].DecryptOnly
@@ -456,23 +406,23 @@ func readKeyText(path string) ([]byte, error) {
 // member's public key, signed by the publisher's key, as a bundle of
 // -fleet at -epoch, and writes the sealed bundle to -o or stdout.
 func cmdExport(args []string, stdout, stderr io.Writer) int {
-	fs := keysFlags("export", "-keys file -to member.pub -signer publisher.key -fleet name [-epoch n] [-o file]", stderr)
+	fs := newCommand("export", "-keys file -to member.pub -signer publisher.key -fleet name [-epoch n] [-o file]")
 	keysFile := fs.String("keys", "", "key `file` to export (required)")
 	to := fs.String("to", "", "the member's public key `file` (required)")
 	signer := fs.String("signer", "", "the publisher's private key `file` (required)")
 	fleet := fs.String("fleet", "", "fleet `name` (required)")
 	epoch := fs.Uint64("epoch", 0, "publication `number`, greater than the last one the member installed (default: the Unix time in seconds)")
 	out := fs.String("o", "", "write the sealed bundle to `file` instead of stdout")
-	err := keysParse(fs, args, 0)
+	err := fs.parse(args, 0, stdout)
 	if err == nil {
 		err = keysExport(*keysFile, *to, *signer, *fleet, *epoch, *out, stdout)
 	}
-	return keysExit("export", err, stderr)
+	return exit("export", err, stderr)
 }
 
 func keysExport(keysFile, to, signer, fleet string, epoch uint64, out string, stdout io.Writer) error {
 	if keysFile == "" || to == "" || signer == "" || fleet == "" {
-		return keysUsageErr("-keys, -to, -signer and -fleet are required")
+		return usageErr("-keys, -to, -signer and -fleet are required")
 	}
 	if epoch == 0 {
 		epoch = uint64(time.Now().Unix())
@@ -519,23 +469,23 @@ func keysExport(keysFile, to, signer, fleet string, epoch uint64, out string, st
 // that the epoch is greater than -after, and writes its keys as a key file
 // to -o (replaced atomically, mode 0600) or stdout.
 func cmdImport(args []string, stdout, stderr io.Writer) int {
-	fs := keysFlags("import", "-in bundle -member member.key -publisher publisher.pub -fleet name [-after n] [-o file]", stderr)
+	fs := newCommand("import", "-in bundle -member member.key -publisher publisher.pub -fleet name [-after n] [-o file]")
 	in := fs.String("in", "", "sealed bundle `file` (required)")
 	memberFile := fs.String("member", "", "the member's private key `file` (required)")
 	publisherFile := fs.String("publisher", "", "the publisher's public key `file` (required)")
 	fleet := fs.String("fleet", "", "the member's fleet `name` (required)")
 	after := fs.Uint64("after", 0, "refuse a bundle whose epoch is not greater than this `epoch`, the last one installed")
 	out := fs.String("o", "", "write the key file to `file` (mode 0600) instead of stdout")
-	err := keysParse(fs, args, 0)
+	err := fs.parse(args, 0, stdout)
 	if err == nil {
 		err = keysImport(*in, *memberFile, *publisherFile, *fleet, *after, *out, stdout)
 	}
-	return keysExit("import", err, stderr)
+	return exit("import", err, stderr)
 }
 
 func keysImport(in, memberFile, publisherFile, fleet string, after uint64, out string, stdout io.Writer) error {
 	if in == "" || memberFile == "" || publisherFile == "" || fleet == "" {
-		return keysUsageErr("-in, -member, -publisher and -fleet are required")
+		return usageErr("-in, -member, -publisher and -fleet are required")
 	}
 	text, err := readKeyText(memberFile)
 	defer clear(text)
@@ -587,20 +537,20 @@ func keysImport(in, memberFile, publisherFile, fleet string, after uint64, out s
 // signs them) and writes the public key to -pub (mode 0644) and the private
 // key to -priv (mode 0600). Neither file may exist.
 func cmdKeypair(args []string, stdout, stderr io.Writer) int {
-	fs := keysFlags("keypair", "[-kind member|publisher] -pub file -priv file", stderr)
+	fs := newCommand("keypair", "[-kind member|publisher] -pub file -priv file")
 	kind := fs.String("kind", "member", "`kind` of key pair: member (X-Wing) or publisher (Ed25519)")
 	pub := fs.String("pub", "", "public key `file` to create (required)")
 	priv := fs.String("priv", "", "private key `file` to create, mode 0600 (required)")
-	err := keysParse(fs, args, 0)
+	err := fs.parse(args, 0, stdout)
 	if err == nil {
 		err = keysKeypair(*kind, *pub, *priv, stdout)
 	}
-	return keysExit("keypair", err, stderr)
+	return exit("keypair", err, stderr)
 }
 
 func keysKeypair(kind, pub, priv string, stdout io.Writer) error {
 	if pub == "" || priv == "" {
-		return keysUsageErr("-pub and -priv are required")
+		return usageErr("-pub and -priv are required")
 	}
 	var pubText, privText []byte
 	var id keydist.KeyID
@@ -622,7 +572,7 @@ func keysKeypair(kind, pub, priv string, stdout io.Writer) error {
 		privText, _ = k.MarshalText()
 		id = k.Public().ID()
 	default:
-		return keysUsageErr("-kind must be member or publisher")
+		return usageErr("-kind must be member or publisher")
 	}
 	privText = append(privText, '\n')
 	defer clear(privText)

@@ -21,11 +21,8 @@ import (
 // keysT0 is the -now of the tests.
 var keysT0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// command is the type of the command functions.
-type command = func(args []string, stdout, stderr io.Writer) int
-
 // runCmd runs a command function and returns its exit code and output.
-func runCmd(t *testing.T, cmd command, args ...string) (int, string, string) {
+func runCmd(t *testing.T, cmd func(args []string, stdout, stderr io.Writer) int, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := cmd(args, &out, &errOut)
@@ -33,7 +30,7 @@ func runCmd(t *testing.T, cmd command, args ...string) (int, string, string) {
 }
 
 // mustRun runs a command that must succeed and returns its stdout.
-func mustRun(t *testing.T, cmd command, args ...string) string {
+func mustRun(t *testing.T, cmd func(args []string, stdout, stderr io.Writer) int, args ...string) string {
 	t.Helper()
 	code, out, errOut := runCmd(t, cmd, args...)
 	if code != 0 {
@@ -198,7 +195,7 @@ func TestKeygenLegacyFormats(t *testing.T) {
 func TestKeysUsageErrors(t *testing.T) {
 	tests := []struct {
 		name string
-		cmd  command
+		cmd  func(args []string, stdout, stderr io.Writer) int
 		args []string
 	}{
 		{"keygen format", cmdKeygen, []string{"-format", "apache"}},

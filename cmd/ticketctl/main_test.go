@@ -13,6 +13,9 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo exited %d: %s", code, errOut.String())
 	}
 	want := []string{
+		// The callbacks are explained before the words are used.
+		"gen_cb: called when the server issues a ticket",
+		"dec_cb: called when a client presents a ticket",
 		// Live TLS 1.3.
 		"== live TLS 1.3",
 		"status SuccessRenew -> return UseRenew -> resumed; crypto/tls sent 1 new ticket",

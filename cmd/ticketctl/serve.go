@@ -19,7 +19,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/tlsticket/tlsticket/engine"
+	"github.com/tlsticket/tlsticket/engine/promexport"
 	"github.com/tlsticket/tlsticket/internal/server"
 	"github.com/tlsticket/tlsticket/keyfile"
 	"github.com/tlsticket/tlsticket/seal"
@@ -29,6 +33,7 @@ import (
 // serveFlags are the flags of `ticketctl serve`.
 type serveFlags struct {
 	addr, versions, certFile, keyFile, policy, debugAddr, aead string
+	metricsAddr                                                string
 	keysFile, nginxKeys, haproxyKeys                           string
 	insecurePerms                                              bool
 	lifetime, rotate                                           time.Duration
@@ -36,10 +41,12 @@ type serveFlags struct {
 	tickets                                                    int
 }
 
-func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
+// parseServeFlags parses and checks the flags of serve; a bad flag is a
+// usage error. On -h it prints the usage to stdout and returns
+// flag.ErrHelp.
+func parseServeFlags(args []string, stdout io.Writer) (*serveFlags, error) {
 	f := &serveFlags{}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newCommand("serve", "[-addr host:port] [-versions 1.2,1.3] [-cert file -key file] [-keys file | -rotate d] [-policy name] [-metrics-addr host:port] [flags]")
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8443", "address to listen on")
 	fs.StringVar(&f.versions, "versions", "1.2,1.3", "TLS versions to serve: 1.2, 1.3 or 1.2,1.3")
 	fs.StringVar(&f.certFile, "cert", "", "PEM certificate chain (default: a generated self-signed certificate)")
@@ -53,12 +60,39 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.IntVar(&f.tickets, "tickets", engine.DefaultNumTickets, "TLS 1.3 tickets per full handshake (crypto/tls sends one regardless)")
 	fs.DurationVar(&f.rotate, "rotate", seal.DefaultRotation, "without -keys: how long each generated ticket key seals; each is announced "+seal.DefaultAnnounce.String()+" before and opens "+seal.DefaultDecryptOnly.String()+" after")
 	fs.StringVar(&f.policy, "policy", "default", "decrypt callback policy: default, ignore or renew")
-	fs.StringVar(&f.debugAddr, "debug", "", "serve the engine counters (expvar, /debug/vars) on this address")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&f.debugAddr, "debug", "", "serve the engine counters (expvar, /debug/vars) on this `address`")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics (/metrics) on this `address`, such as 127.0.0.1:9464")
+	if err := fs.parse(args, 0, stdout); err != nil {
 		return nil, err
 	}
 	fs.Visit(func(fl *flag.Flag) { f.rotateSet = f.rotateSet || fl.Name == "rotate" })
-	return f, nil
+	return f, f.check()
+}
+
+// check refuses flag values that cannot work, before anything starts.
+func (f *serveFlags) check() error {
+	if _, _, err := tlsVersions(f.versions); err != nil {
+		return usageErr("-versions: %v", err)
+	}
+	if _, err := server.Policy(f.policy); err != nil {
+		return usageErr("-policy: unknown policy %q (default, ignore or renew)", f.policy)
+	}
+	if _, err := seal.ParseAEAD(f.aead); err != nil {
+		return usageErr("-aead: %v", err)
+	}
+	switch {
+	case f.rotateSet && f.keysFile != "":
+		return usageErr("-rotate and -keys do not go together: the key file's schedule rotates the keys")
+	case f.rotate <= 0:
+		return usageErr("-rotate must be positive")
+	case (f.certFile == "") != (f.keyFile == ""):
+		return usageErr("-cert and -key go together: give the certificate chain and its private key")
+	case f.tickets < 0:
+		return usageErr("-tickets must not be negative")
+	case f.lifetime <= 0:
+		return usageErr("-lifetime must be positive")
+	}
+	return nil
 }
 
 // tlsVersions parses a list such as "1.2,1.3" into the lowest and highest
@@ -100,17 +134,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func (env serveEnv) serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	f, err := parseServeFlags(args, stderr)
+	f, err := parseServeFlags(args, stdout)
 	if err != nil {
 		return err
 	}
-	min, max, err := tlsVersions(f.versions)
-	if err != nil {
-		return err
-	}
-	if f.rotateSet && f.keysFile != "" {
-		return errors.New("-rotate and -keys do not go together: the key file's schedule rotates the keys")
-	}
+	min, max, _ := tlsVersions(f.versions) // checked
 	logger := slog.New(slog.NewTextHandler(stdout, nil))
 	rot, src, describe, err := f.keys(env, logger)
 	if err != nil {
@@ -153,13 +181,11 @@ func (env serveEnv) serve(ctx context.Context, args []string, stdout, stderr io.
 		loops.Go(func() { src.Run(ctx) })
 	}
 	fmt.Fprintf(stdout, "ticketctl serve: listening on %s (TLS %s), %s\n", srv.Addr(), f.versions, describe)
-	if f.debugAddr != "" {
-		if err := serveDebug(ctx, srv.Engine(), f.debugAddr, stdout); err != nil {
-			cancel()
-			srv.Close()
-			loops.Wait()
-			return err
-		}
+	if err := f.serveEndpoints(ctx, srv.Engine(), rot, stdout); err != nil {
+		cancel()
+		srv.Close()
+		loops.Wait()
+		return err
 	}
 	waitSignals(ctx, sig, src, logger)
 	cancel()
@@ -277,21 +303,41 @@ func (f *serveFlags) openKeyFile(path string) (*os.File, error) {
 	return file, nil
 }
 
-// serveDebug serves the engine's counters through expvar on addr.
-func serveDebug(ctx context.Context, e *engine.Engine, addr string, stdout io.Writer) error {
+// serveHTTP serves handler at path on addr until ctx is done, and prints
+// where.
+func serveHTTP(ctx context.Context, addr, path string, handler http.Handler, what string, stdout io.Writer) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	expvar.Publish("tlsticket", expvar.Func(func() any { return e.Metrics() }))
 	mux := http.NewServeMux()
-	mux.Handle("/debug/vars", expvar.Handler())
+	mux.Handle(path, handler)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go hs.Serve(ln)
 	go func() {
 		<-ctx.Done()
 		hs.Close()
 	}()
-	fmt.Fprintf(stdout, "ticketctl serve: counters at http://%s/debug/vars\n", ln.Addr())
+	fmt.Fprintf(stdout, "ticketctl serve: %s at http://%s%s\n", what, ln.Addr(), path)
+	return nil
+}
+
+// serveEndpoints starts the -debug (expvar) and -metrics-addr (Prometheus)
+// endpoints that are asked for.
+func (f *serveFlags) serveEndpoints(ctx context.Context, e *engine.Engine, rot *seal.Rotator, stdout io.Writer) error {
+	if f.debugAddr != "" {
+		expvar.Publish("tlsticket", expvar.Func(func() any { return e.Metrics() }))
+		if err := serveHTTP(ctx, f.debugAddr, "/debug/vars", expvar.Handler(), "counters", stdout); err != nil {
+			return fmt.Errorf("-debug: %w", err)
+		}
+	}
+	if f.metricsAddr != "" {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(promexport.New(e, promexport.Options{Rotator: rot}))
+		h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+		if err := serveHTTP(ctx, f.metricsAddr, "/metrics", h, "Prometheus metrics", stdout); err != nil {
+			return fmt.Errorf("-metrics-addr: %w", err)
+		}
+	}
 	return nil
 }

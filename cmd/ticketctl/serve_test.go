@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"github.com/tlsticket/tlsticket/internal/testkit"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsticket/tlsticket/internal/promtest"
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/seal"
 )
 
@@ -123,5 +124,51 @@ func TestServeFlags(t *testing.T) {
 		if err := serve(context.Background(), append([]string{"-addr", "127.0.0.1:0"}, args...), &out, &errOut); err == nil {
 			t.Errorf("serve %v: no error", args)
 		}
+	}
+}
+
+// TestServeMetrics runs serve with -metrics-addr, makes a fresh TLS 1.3
+// connection and a resumption, and scrapes /metrics as Prometheus does.
+func TestServeMetrics(t *testing.T) {
+	var out, errOut syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, []string{"-addr", "127.0.0.1:0", "-metrics-addr", "127.0.0.1:0"}, &out, &errOut)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	addr := waitListening(t, &out, &errOut)
+	cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13, ClientSessionCache: tls.NewLRUClientSessionCache(1)}
+	for range 2 {
+		c, err := tls.Dial("tcp", addr, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(c)
+		c.Close()
+	}
+	m := regexp.MustCompile(`Prometheus metrics at (http://\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("serve did not print the metrics address:\n%s", out.String())
+	}
+	got := promtest.Scrape(t, m[1])
+	for _, name := range []string{`tlsticket_no_ticket_total{version="TLS1.3"}`, `tlsticket_resumed_total{version="TLS1.3"}`} {
+		if got[name] != 1 {
+			t.Errorf("%s = %v, want 1", name, got[name])
+		}
+	}
+	keys := 0
+	for name := range got {
+		if strings.HasPrefix(name, "tlsticket_key_tickets_sealed_total{") {
+			keys++
+		}
+	}
+	if keys != 1 {
+		t.Errorf("%d keys in tlsticket_key_tickets_sealed_total, want 1", keys)
 	}
 }

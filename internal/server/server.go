@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -70,6 +71,10 @@ type Handshake struct {
 	ALPN       string
 	Err        string
 }
+
+// extensionPreSharedKey is the pre_shared_key extension (RFC 8446, Section
+// 4.2.11).
+const extensionPreSharedKey = 41
 
 // Server is a running TLS server.
 type Server struct {
@@ -237,7 +242,11 @@ func (s *Server) handle(c net.Conn) {
 	var mu sync.Mutex
 	rec := Handshake{Time: time.Now()}
 	cfg := s.base.Clone()
-	cfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) { return s.connConfig(&rec, &mu), nil }
+	var psk bool // the ClientHello has a pre_shared_key extension
+	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		psk = slices.Contains(hello.Extensions, extensionPreSharedKey)
+		return s.connConfig(&rec, &mu), nil
+	}
 	tc := tls.Server(c, cfg)
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -255,6 +264,12 @@ func (s *Server) handle(c net.Conn) {
 	}
 	r := rec
 	mu.Unlock()
+	if cs.Version == tls.VersionTLS13 && !psk {
+		// crypto/tls calls UnwrapSession for every TLS 1.2 ClientHello, so
+		// the engine counts those without a ticket, but in TLS 1.3 only for
+		// a PSK: tell the engine about the connection that offered none.
+		s.engine.Open(engine.ConnInfo{Version: cs.Version, ServerName: cs.ServerName, ALPN: cs.NegotiatedProtocol}, false, nil)
+	}
 	// Record before answering: a client that has read the answer can rely
 	// on the record.
 	s.record(r)

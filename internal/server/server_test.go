@@ -96,3 +96,43 @@ func liveHeap() int64 {
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
 }
+
+// TestNoTicketCounted is the regression test of the counter that disagreed
+// with the log: crypto/tls calls UnwrapSession for every TLS 1.2
+// ClientHello but, in TLS 1.3, only when the client offers a PSK, so a
+// fresh TLS 1.3 connection reached the engine only through WrapSession and
+// Snapshot.NoTicket["TLS1.3"] stayed 0 while the log said "no ticket".
+func TestNoTicketCounted(t *testing.T) {
+	keys := seal.NewKeyring(testkit.Ring(t, testkit.Key(t, seal.AES128GCM, "no ticket")))
+	srv, err := New(Config{Addr: "127.0.0.1:0", Engine: engine.Config{Keys: keys}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		cache := tls.NewLRUClientSessionCache(1)
+		for range 2 { // fresh, then resumed: one connection without a ticket
+			c, err := tls.Dial("tcp", srv.Addr(), &tls.Config{InsecureSkipVerify: true, MinVersion: v, MaxVersion: v, ClientSessionCache: cache})
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.ReadAll(c)
+			c.Close()
+		}
+	}
+	m := srv.Engine().Metrics()
+	for _, v := range []string{"TLS1.2", "TLS1.3"} {
+		if m.NoTicket[v] != 1 || m.Resumed[v] != 1 {
+			t.Errorf("%s: NoTicket %d, Resumed %d; want 1 and 1", v, m.NoTicket[v], m.Resumed[v])
+		}
+	}
+	var noTicket int
+	for _, h := range srv.Handshakes() {
+		if h.Outcome == "no ticket" {
+			noTicket++
+		}
+	}
+	if noTicket != 2 {
+		t.Errorf("the log has %d handshakes with no ticket, want 2", noTicket)
+	}
+}

@@ -295,6 +295,10 @@ type Session struct {
 	ExtendedMasterSecret bool          // bit 0 of flags (SSL_SESS_FLAG_EXTMS)
 	ServerName           string        // tlsext_hostname (SNI), if any
 	ALPN                 string        // alpn_selected, if any
+	// In a client's session (see [ParseSession]), the ticket the server
+	// sent and its lifetime hint in seconds; empty and zero in a ticket's.
+	Ticket             []byte // tlsext_tick
+	TicketLifetimeHint uint64 // tlsext_tick_lifetime_hint
 }
 
 var (

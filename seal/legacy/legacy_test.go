@@ -244,9 +244,10 @@ func TestParseSession(t *testing.T) {
 		}), false},
 		{"flags-no-ems", withExtra(func(b *cryptobyte.Builder) { explicitInt(b, 13, 2) }), true},
 		{"alpn-not-octets", withExtra(func(b *cryptobyte.Builder) { explicitInt(b, 16, 1) }), false},
+		{"ticket-not-octets", withExtra(func(b *cryptobyte.Builder) { explicitInt(b, 10, 1) }), false},
 		{"all-tags", withExtra(func(b *cryptobyte.Builder) {
 			for tag := asn1.Tag(3); tag <= 20; tag++ {
-				if tag == 6 || tag == 16 { // server name and ALPN are OCTET STRINGs
+				if tag == 6 || tag == 10 || tag == 16 { // server name, ticket and ALPN are OCTET STRINGs
 					explicit(b, tag, func(b *cryptobyte.Builder) { b.AddASN1OctetString([]byte("h")) })
 					continue
 				}
@@ -419,14 +420,53 @@ func FuzzOpen(f *testing.F) {
 	})
 }
 
-// FuzzParseSession checks that parseSession never panics and that what it
-// accepts has a master secret.
+// FuzzParseSession checks that ParseSession never panics, that what it
+// accepts has a master secret, and that it returns nil with its error.
 func FuzzParseSession(f *testing.F) {
 	f.Add(defaultSession().encode(f))
+	f.Add(clientSession().encode(f))
 	f.Fuzz(func(t *testing.T, der []byte) {
-		s, ok := parseSession(der)
-		if ok && (s == nil || len(s.MasterSecret) == 0) {
-			t.Fatalf("parseSession = %v, %v", s, ok)
+		s, err := ParseSession(der)
+		if (err == nil) != (s != nil) || err == nil && len(s.MasterSecret) == 0 {
+			t.Fatalf("ParseSession = %v, %v", s, err)
+		}
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Fatalf("ParseSession error %v is not ErrMalformed", err)
 		}
 	})
+}
+
+// clientSession returns the fields of a TLS 1.3 client session like the
+// one openssl s_client -sess_out writes: the ticket and its lifetime hint.
+func clientSession() sessionFields {
+	return sessionFields{
+		version: 1, sslVersion: 0x0304,
+		cipher: []byte{0x13, 0x01}, master: testMaster[:32],
+		extra: func(b *cryptobyte.Builder) {
+			explicitInt(b, 1, 1_900_000_000)
+			explicitInt(b, 2, 7200)
+			explicitInt(b, 9, 604800)
+			explicit(b, 10, func(b *cryptobyte.Builder) { b.AddASN1OctetString([]byte("the ticket")) })
+			explicitInt(b, 14, 12345)
+		},
+	}
+}
+
+// TestParseSessionClient checks the ticket of a client's session, and that
+// an empty ticket is refused.
+func TestParseSessionClient(t *testing.T) {
+	s, err := ParseSession(clientSession().encode(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(s.Ticket) != "the ticket" || s.TicketLifetimeHint != 604800 || s.Version != 0x0304 {
+		t.Errorf("ParseSession = %v, ticket %q, hint %d", s, s.Ticket, s.TicketLifetimeHint)
+	}
+	empty := clientSession()
+	empty.extra = func(b *cryptobyte.Builder) {
+		explicit(b, 10, func(b *cryptobyte.Builder) { b.AddASN1OctetString(nil) })
+	}
+	if s, err := ParseSession(empty.encode(t)); !errors.Is(err, ErrMalformed) || s != nil {
+		t.Errorf("ParseSession with an empty ticket = %v, %v; want ErrMalformed", s, err)
+	}
 }

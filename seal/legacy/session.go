@@ -2,6 +2,7 @@ package legacy
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"time"
 
@@ -25,9 +26,27 @@ const (
 	tagTime     = 1
 	tagTimeout  = 2
 	tagHostname = 6
+	tagTickHint = 9  // tlsext_tick_lifetime_hint, in a client's session
+	tagTick     = 10 // tlsext_tick, in a client's session
 	tagFlags    = 13
 	tagALPN     = 16
 )
+
+// ParseSession parses OpenSSL's DER-encoded SSL_SESSION (ssl/ssl_asn1.c),
+// such as the body of the PEM "SSL SESSION PARAMETERS" block that
+// `openssl s_client -sess_out` writes. A client's session carries the
+// ticket the server sent in Ticket. It returns [ErrMalformed] for
+// anything else, with no detail.
+//
+// Warning: the Session holds the session's master secret (for TLS 1.3,
+// the resumption PSK); call [Session.Clear] when done.
+func ParseSession(der []byte) (*Session, error) {
+	s, ok := parseSession(der)
+	if !ok {
+		return nil, fmt.Errorf("legacy: SSL_SESSION: %w", ErrMalformed)
+	}
+	return s, nil
+}
 
 // parseSession parses OpenSSL's DER SSL_SESSION (see the package
 // documentation). It copies the master secret out of b.
@@ -111,6 +130,16 @@ func parseOptional(seq *cryptobyte.String, s *Session) bool {
 				return false
 			}
 			s.ALPN = string(proto)
+		case tagTickHint:
+			if !field.ReadASN1Integer(&s.TicketLifetimeHint) {
+				return false
+			}
+		case tagTick:
+			var tick cryptobyte.String
+			if !field.ReadASN1(&tick, asn1.OCTET_STRING) || len(tick) == 0 {
+				return false
+			}
+			s.Ticket = bytes.Clone(tick)
 		case tagFlags:
 			var flags uint64
 			if !field.ReadASN1Integer(&flags) {
