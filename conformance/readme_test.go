@@ -85,9 +85,7 @@ func TestReadmeQuickStartBuilds(t *testing.T) {
 // pendingRows are rows of the README's package table whose directory may be
 // missing from a branch, each with the reason. Remove an entry once its
 // directory is merged.
-var pendingRows = map[string]string{
-	"quic": "the nested QUIC module is being added on its own branch",
-}
+var pendingRows = map[string]string{}
 
 // TestReadmePackages checks that every package of the module outside
 // internal/ and the test-only directories has a row in the README's

@@ -127,9 +127,58 @@ func New(e *engine.Engine) *Adapter {
 
 // Install sets c.WrapSession and c.UnwrapSession to the adapter's. c must
 // not be in use.
+//
+// It also wraps c.GetConfigForClient (keeping the one c has) so that the
+// engine counts TLS 1.3 connections that offer no ticket: crypto/tls calls
+// UnwrapSession for every TLS 1.2 ClientHello but, in TLS 1.3, only for a
+// PSK identity, so without this engine.Snapshot.NoTicket stays 0 for TLS
+// 1.3. See [Adapter.ForClient].
 func (a *Adapter) Install(c *tls.Config) {
 	c.WrapSession = a.WrapSession
 	c.UnwrapSession = a.UnwrapSession
+	next := c.GetConfigForClient
+	c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		cfg := c
+		if next != nil {
+			chosen, err := next(hello)
+			if err != nil {
+				return nil, err
+			}
+			if chosen != nil {
+				cfg = chosen
+			}
+		}
+		return a.ForClient(hello, cfg), nil
+	}
+}
+
+// extensionPreSharedKey is the pre_shared_key extension (RFC 8446, Section
+// 4.2.11).
+const extensionPreSharedKey = 41
+
+// ForClient returns the config for one connection from its ClientHello:
+// c itself when the client offers a PSK (UnwrapSession will run) or cannot
+// speak TLS 1.3, otherwise a clone of c whose VerifyConnection, after c's
+// own, tells the engine of a TLS 1.3 connection that offered no ticket
+// (engine.Engine.Open with offered false), so that its counters and log
+// agree. [Adapter.Install] calls it; a server that picks a config per
+// connection in its own GetConfigForClient calls it on the config it picks.
+func (a *Adapter) ForClient(hello *tls.ClientHelloInfo, c *tls.Config) *tls.Config {
+	if slices.Contains(hello.Extensions, extensionPreSharedKey) || !slices.Contains(hello.SupportedVersions, tls.VersionTLS13) {
+		return c
+	}
+	c = c.Clone()
+	verify := c.VerifyConnection
+	c.VerifyConnection = func(cs tls.ConnectionState) error {
+		if cs.Version == tls.VersionTLS13 && !cs.DidResume {
+			a.e.Open(engine.ConnInfo{Version: cs.Version, ServerName: cs.ServerName, ALPN: cs.NegotiatedProtocol}, false, nil)
+		}
+		if verify != nil {
+			return verify(cs)
+		}
+		return nil
+	}
+	return c
 }
 
 // WrapSession implements [tls.Config.WrapSession]: it issues a ticket for the

@@ -15,7 +15,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"slices"
 	"sync"
 	"time"
 
@@ -71,10 +70,6 @@ type Handshake struct {
 	ALPN       string
 	Err        string
 }
-
-// extensionPreSharedKey is the pre_shared_key extension (RFC 8446, Section
-// 4.2.11).
-const extensionPreSharedKey = 41
 
 // Server is a running TLS server.
 type Server struct {
@@ -242,10 +237,8 @@ func (s *Server) handle(c net.Conn) {
 	var mu sync.Mutex
 	rec := Handshake{Time: time.Now()}
 	cfg := s.base.Clone()
-	var psk bool // the ClientHello has a pre_shared_key extension
 	cfg.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-		psk = slices.Contains(hello.Extensions, extensionPreSharedKey)
-		return s.connConfig(&rec, &mu), nil
+		return s.adapter.ForClient(hello, s.connConfig(&rec, &mu)), nil
 	}
 	tc := tls.Server(c, cfg)
 	c.SetDeadline(time.Now().Add(10 * time.Second))
@@ -264,12 +257,6 @@ func (s *Server) handle(c net.Conn) {
 	}
 	r := rec
 	mu.Unlock()
-	if cs.Version == tls.VersionTLS13 && !psk {
-		// crypto/tls calls UnwrapSession for every TLS 1.2 ClientHello, so
-		// the engine counts those without a ticket, but in TLS 1.3 only for
-		// a PSK: tell the engine about the connection that offered none.
-		s.engine.Open(engine.ConnInfo{Version: cs.Version, ServerName: cs.ServerName, ALPN: cs.NegotiatedProtocol}, false, nil)
-	}
 	// Record before answering: a client that has read the answer can rely
 	// on the record.
 	s.record(r)
