@@ -25,7 +25,10 @@ const serverStartTimeout = 10 * time.Second
 // Server is a real redis-server on a loopback port, private to a test.
 type Server struct {
 	// Addr is the server's host:port.
-	Addr     string
+	Addr string
+	// Dir is the server's working directory, private to it.
+	Dir string
+
 	proc     *os.Process
 	exited   chan struct{} // closed once the process is reaped
 	stopOnce sync.Once
@@ -37,13 +40,7 @@ type Server struct {
 // "--maxmemory-policy", "allkeys-lru", or "--rename-command", "CONFIG", "".
 func Start(t *testing.T, args ...string) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("redis-server not found (CI=true, so this is a failure; `make test` installs it): %v", err)
-		}
-		t.Skipf("redis-server not found; install it (apt-get install redis-server) to run the Redis store tests: %v", err)
-	}
+	bin := lookPath(t, "redis-server")
 	var lastErr error
 	for range 3 { // a probed free port can be taken before redis-server binds it
 		s, err := tryStartRedis(t, bin, args)
@@ -56,29 +53,72 @@ func Start(t *testing.T, args ...string) *Server {
 	return nil
 }
 
+// lookPath returns the path of the Redis program name. Without it the test
+// is skipped, or fails when CI=true.
+func lookPath(t *testing.T, name string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not found (CI=true, so this is a failure; `make test` installs it): %v", name, err)
+		}
+		t.Skipf("%s not found; install it (apt-get install redis-server) to run the Redis store tests: %v", name, err)
+	}
+	return bin
+}
+
 func tryStartRedis(t *testing.T, bin string, args []string) (*Server, error) {
 	t.Helper()
+	return startProcess(t, bin, func(port, dir string) ([]string, error) {
+		return append([]string{"--port", port, "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", filepath.Join(dir, "redis.log")}, args...), nil
+	})
+}
+
+// freePort returns a loopback port that was free a moment ago. Another
+// process can take it before it is bound again: callers retry.
+func freePort() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
+}
+
+// startProcess starts bin with the arguments that argv returns for a free
+// port and a new directory (whose redis.log it reads on an early exit), and
+// waits until it answers PING. It stops the process in t.Cleanup.
+func startProcess(t *testing.T, bin string, argv func(port, dir string) ([]string, error)) (*Server, error) {
+	t.Helper()
+	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-
 	dir := t.TempDir()
-	logPath := filepath.Join(dir, "redis.log")
-	cmd := exec.Command(bin, append([]string{"--port", port, "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", logPath}, args...)...)
+	args, err := argv(port, dir)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &Server{Addr: net.JoinHostPort("127.0.0.1", port), proc: cmd.Process, exited: make(chan struct{})}
+	s := &Server{Addr: net.JoinHostPort("127.0.0.1", port), Dir: dir, proc: cmd.Process, exited: make(chan struct{})}
 	go func() {
 		cmd.Wait()
 		close(s.exited)
 	}()
 	t.Cleanup(s.Stop)
+	if err := s.waitPing(); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
 
+// waitPing waits until s answers PING, for at most serverStartTimeout.
+func (s *Server) waitPing() error {
 	client := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
 	defer client.Close()
 	deadline := time.Now().Add(serverStartTimeout)
@@ -87,17 +127,16 @@ func tryStartRedis(t *testing.T, bin string, args []string) (*Server, error) {
 		err := client.Ping(ctx).Err()
 		cancel()
 		if err == nil {
-			return s, nil
+			return nil
 		}
 		select {
 		case <-s.exited:
-			log, _ := os.ReadFile(logPath)
-			return nil, fmt.Errorf("redis-server exited early: %s", log)
+			log, _ := os.ReadFile(filepath.Join(s.Dir, "redis.log"))
+			return fmt.Errorf("redis-server exited early: %s", log)
 		default:
 		}
 		if time.Now().After(deadline) {
-			s.Stop()
-			return nil, fmt.Errorf("redis-server on %s did not answer PING within %v: %v", s.Addr, serverStartTimeout, err)
+			return fmt.Errorf("redis-server on %s did not answer PING within %v: %v", s.Addr, serverStartTimeout, err)
 		}
 		time.Sleep(20 * time.Millisecond) // polling a real process's startup
 	}
@@ -127,4 +166,23 @@ func (s *Server) NewClient(t *testing.T) *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: s.Addr})
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// stopped reports whether the server's process has exited.
+func (s *Server) stopped() bool {
+	select {
+	case <-s.exited:
+		return true
+	default:
+		return false
+	}
+}
+
+// info returns the server's INFO section.
+func (s *Server) info(ctx context.Context, section string) (string, error) {
+	client := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return client.Info(ctx, section).Result()
 }
