@@ -34,7 +34,7 @@ type Cluster struct {
 // each, and stops it in t.Cleanup. It returns once every node reports
 // cluster_state:ok and every replica is in sync. Without redis-server or
 // redis-cli the test is skipped, or fails when CI=true.
-func StartCluster(t *testing.T) *Cluster {
+func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
 	bin, cli := lookPath(t, "redis-server"), lookPath(t, "redis-cli")
 	c := &Cluster{Nodes: make([]*Server, 6)}
@@ -48,12 +48,11 @@ func StartCluster(t *testing.T) *Cluster {
 					if err != nil {
 						return nil, err
 					}
-					return []string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+					return append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 						"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"),
 						"--cluster-enabled", "yes", "--cluster-port", bus, "--cluster-config-file", "nodes.conf",
 						"--cluster-node-timeout", fmt.Sprint(ClusterNodeTimeout.Milliseconds()),
-						"--cluster-replica-validity-factor", "0",
-						"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"}, nil
+						"--cluster-replica-validity-factor", "0"}, replicationArgs...), nil
 				})
 				if errs[i] == nil {
 					return
@@ -94,7 +93,7 @@ func (c *Cluster) Addrs() []string {
 
 // NewClient returns a cluster client with go-redis defaults, closed in
 // t.Cleanup.
-func (c *Cluster) NewClient(t *testing.T) *redis.ClusterClient {
+func (c *Cluster) NewClient(t testing.TB) *redis.ClusterClient {
 	t.Helper()
 	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
 	t.Cleanup(func() { client.Close() })
@@ -113,7 +112,7 @@ func (c *Cluster) node(addr string) *Server {
 
 // MasterFor returns the node that is master for key's slot, as the live
 // nodes see it.
-func (c *Cluster) MasterFor(t *testing.T, key string) *Server {
+func (c *Cluster) MasterFor(t testing.TB, key string) *Server {
 	t.Helper()
 	m, _, err := c.roles(t.Context(), key)
 	if err != nil {
@@ -123,7 +122,7 @@ func (c *Cluster) MasterFor(t *testing.T, key string) *Server {
 }
 
 // ReplicaFor returns a replica of the master of key's slot.
-func (c *Cluster) ReplicaFor(t *testing.T, key string) *Server {
+func (c *Cluster) ReplicaFor(t testing.TB, key string) *Server {
 	t.Helper()
 	_, r, err := c.roles(t.Context(), key)
 	if err != nil {
@@ -187,7 +186,7 @@ func hasSlot(ranges []redis.SlotRange, slot int64) bool {
 // WaitPromoted waits, for at most timeout, until a node other than old is
 // master for key's slot and every live node reports cluster_state:ok. It
 // returns how long it waited.
-func (c *Cluster) WaitPromoted(t *testing.T, key string, old *Server, timeout time.Duration) time.Duration {
+func (c *Cluster) WaitPromoted(t testing.TB, key string, old *Server, timeout time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
@@ -247,8 +246,8 @@ func (c *Cluster) replicasInSync(ctx context.Context) error {
 		}
 		if strings.Contains(info, "role:slave") {
 			replicas++
-			if !strings.Contains(info, "master_link_status:up") {
-				return fmt.Errorf("replica %s not in sync", n.Addr)
+			if err := inSync(ctx, n); err != nil {
+				return err
 			}
 		}
 	}

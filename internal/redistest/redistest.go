@@ -19,6 +19,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// replicationArgs make a master send its first full copy to a new replica
+// at once, from memory.
+var replicationArgs = []string{"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"}
+
 // serverStartTimeout bounds the wait for a new redis-server to answer PING.
 const serverStartTimeout = 10 * time.Second
 
@@ -38,7 +42,7 @@ type Server struct {
 // Without redis-server the test is skipped, or fails when CI=true. args are
 // extra server arguments, for example "--maxmemory", "2mb",
 // "--maxmemory-policy", "allkeys-lru", or "--rename-command", "CONFIG", "".
-func Start(t *testing.T, args ...string) *Server {
+func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
 	bin := lookPath(t, "redis-server")
 	var lastErr error
@@ -55,7 +59,7 @@ func Start(t *testing.T, args ...string) *Server {
 
 // lookPath returns the path of the Redis program name. Without it the test
 // is skipped, or fails when CI=true.
-func lookPath(t *testing.T, name string) string {
+func lookPath(t testing.TB, name string) string {
 	t.Helper()
 	bin, err := exec.LookPath(name)
 	if err != nil {
@@ -67,7 +71,7 @@ func lookPath(t *testing.T, name string) string {
 	return bin
 }
 
-func tryStartRedis(t *testing.T, bin string, args []string) (*Server, error) {
+func tryStartRedis(t testing.TB, bin string, args []string) (*Server, error) {
 	t.Helper()
 	return startProcess(t, bin, func(port, dir string) ([]string, error) {
 		return append([]string{"--port", port, "--bind", "127.0.0.1",
@@ -89,7 +93,7 @@ func freePort() (string, error) {
 // startProcess starts bin with the arguments that argv returns for a free
 // port and a new directory (whose redis.log it reads on an early exit), and
 // waits until it answers PING. It stops the process in t.Cleanup.
-func startProcess(t *testing.T, bin string, argv func(port, dir string) ([]string, error)) (*Server, error) {
+func startProcess(t testing.TB, bin string, argv func(port, dir string) ([]string, error)) (*Server, error) {
 	t.Helper()
 	port, err := freePort()
 	if err != nil {
@@ -152,16 +156,24 @@ func (s *Server) Stop() {
 
 // Pause stops the server process (SIGSTOP): connections stay open but
 // nothing answers, as with a hung or overloaded server.
-func (s *Server) Pause(t *testing.T) {
+func (s *Server) Pause(t testing.TB) {
 	t.Helper()
 	if err := s.proc.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 }
 
+// Resume continues a server stopped by Pause (SIGCONT).
+func (s *Server) Resume(t testing.TB) {
+	t.Helper()
+	if err := s.proc.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // NewClient returns a client for the server with go-redis defaults (no
 // ContextTimeoutEnabled: Store must bound its calls itself).
-func (s *Server) NewClient(t *testing.T) *redis.Client {
+func (s *Server) NewClient(t testing.TB) *redis.Client {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: s.Addr})
 	t.Cleanup(func() { c.Close() })

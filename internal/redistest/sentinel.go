@@ -45,10 +45,10 @@ type SentinelDeployment struct {
 // returns once the replica is in sync and every sentinel knows the replica
 // and the two other sentinels, so that a failover can start at once.
 // Without redis-server the test is skipped, or fails when CI=true.
-func StartSentinel(t *testing.T) *SentinelDeployment {
+func StartSentinel(t testing.TB) *SentinelDeployment {
 	t.Helper()
 	bin := lookPath(t, "redis-server")
-	d := &SentinelDeployment{Master: Start(t, "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0")}
+	d := &SentinelDeployment{Master: Start(t, replicationArgs...)}
 	host, port, _ := net.SplitHostPort(d.Master.Addr)
 	ctx, cancel := context.WithTimeout(t.Context(), sentinelReadyTimeout)
 	defer cancel()
@@ -96,8 +96,27 @@ func StartSentinel(t *testing.T) *SentinelDeployment {
 	return d
 }
 
+// StartReplica starts a redis-server replicating master, and stops it in
+// t.Cleanup. It returns once the replica's link to master is up.
+func StartReplica(t testing.TB, master *Server) *Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), sentinelReadyTimeout)
+	defer cancel()
+	mc := redis.NewClient(&redis.Options{Addr: master.Addr, MaxRetries: -1})
+	err := mc.ConfigSet(ctx, "repl-diskless-sync-delay", "0").Err() // the default waits 5 s
+	mc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startReplica(t, lookPath(t, "redis-server"), master.Addr)
+	if err := waitFor(ctx, func(ctx context.Context) error { return inSync(ctx, r) }); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 // startReplica starts a redis-server replicating master.
-func startReplica(t *testing.T, bin, master string) *Server {
+func startReplica(t testing.TB, bin, master string) *Server {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(master)
 	var s *Server
@@ -126,7 +145,7 @@ func (d *SentinelDeployment) SentinelAddrs() []string {
 // NewClient returns a go-redis failover client (redis.NewFailoverClient)
 // that finds the master through the sentinels, with go-redis defaults,
 // closed in t.Cleanup.
-func (d *SentinelDeployment) NewClient(t *testing.T) *redis.Client {
+func (d *SentinelDeployment) NewClient(t testing.TB) *redis.Client {
 	t.Helper()
 	c := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: SentinelMasterName, SentinelAddrs: d.SentinelAddrs()})
 	t.Cleanup(func() { c.Close() })
@@ -155,7 +174,7 @@ func (d *SentinelDeployment) MasterAddr(ctx context.Context) (string, error) {
 // WaitFailover waits, for at most timeout, until the sentinels name a
 // master other than old and that server reports role:master. It returns
 // the new master and how long it waited.
-func (d *SentinelDeployment) WaitFailover(t *testing.T, old *Server, timeout time.Duration) (*Server, time.Duration) {
+func (d *SentinelDeployment) WaitFailover(t testing.TB, old *Server, timeout time.Duration) (*Server, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
@@ -197,13 +216,16 @@ func waitFor(ctx context.Context, check func(context.Context) error) error {
 }
 
 // replicaInSync returns an error unless the replica's link is up.
-func (d *SentinelDeployment) replicaInSync(ctx context.Context) error {
-	info, err := d.Replica.info(ctx, "replication")
+func (d *SentinelDeployment) replicaInSync(ctx context.Context) error { return inSync(ctx, d.Replica) }
+
+// inSync returns an error unless replica's link to its master is up.
+func inSync(ctx context.Context, replica *Server) error {
+	info, err := replica.info(ctx, "replication")
 	if err != nil {
 		return err
 	}
 	if !strings.Contains(info, "master_link_status:up") {
-		return fmt.Errorf("replica %s not in sync", d.Replica.Addr)
+		return fmt.Errorf("replica %s not in sync", replica.Addr)
 	}
 	return nil
 }
