@@ -330,12 +330,14 @@ func (s *Store) CheckAndStore(ctx context.Context, key []byte, ttl time.Duration
 	set := redis.NewBoolCmd(ctx, "set", rkey, "1", "nx", "px", ms)
 	if s.minReplicas == 0 {
 		if err := s.process(ctx, set); err != nil {
+			s.reloadSlots()
 			return false, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		return set.Val(), nil
 	}
 	wait := redis.NewIntCmd(ctx, "wait", s.minReplicas, s.replicaMillis)
 	if err := s.call(ctx, func() error { return s.setAndWait(ctx, rkey, set, wait) }); err != nil {
+		s.reloadSlots()
 		return false, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if !set.Val() {
@@ -351,28 +353,32 @@ func (s *Store) CheckAndStore(ctx context.Context, key []byte, ttl time.Duration
 // master of rkey's slot: WAIT counts the replicas that acknowledged the
 // writes of its own connection, so it must follow the SET on the node that
 // took it. A cluster client would send the keyless WAIT to any node; here
-// the pipeline runs on the key's master's own client, and a failed one asks
-// the cluster client to reload its slot map (after a failover, or a MOVED
-// reply, which the node's client does not follow).
+// the pipeline runs on the key's master's own client (which does not follow
+// MOVED replies: a failed check reloads the slot map, see reloadSlots).
 func (s *Store) setAndWait(ctx context.Context, rkey string, set, wait redis.Cmder) error {
-	var pipe redis.Pipeliner
-	cluster, isCluster := s.client.(*redis.ClusterClient)
-	if isCluster {
+	pipe := s.client.Pipeline()
+	if cluster, ok := s.client.(*redis.ClusterClient); ok {
 		node, err := cluster.MasterForKey(ctx, rkey)
 		if err != nil {
 			return err
 		}
 		pipe = node.Pipeline()
-	} else {
-		pipe = s.client.Pipeline()
 	}
 	pipe.Process(ctx, set)
 	pipe.Process(ctx, wait)
 	_, err := pipe.Exec(ctx)
-	if err != nil && isCluster {
-		cluster.ReloadState(ctx)
-	}
 	return err
+}
+
+// reloadSlots asks a cluster client to reload its slot map in the
+// background, after a check failed. go-redis follows MOVED replies, but
+// after a master dies it keeps sending the dead master's slots to it until
+// its periodic reload; a failover would then cost 0-RTT for seconds after
+// the promotion. Reloads are coalesced by the client.
+func (s *Store) reloadSlots() {
+	if cluster, ok := s.client.(*redis.ClusterClient); ok {
+		cluster.ReloadState(context.Background())
+	}
 }
 
 // process sends cmd and waits for its answer until ctx is done.
