@@ -46,7 +46,11 @@ const (
 	replayWorkers = 64
 	// failoverReplicaTimeout is the stores' ReplicaTimeout: far above an
 	// acknowledgement on loopback, even on a loaded machine.
-	failoverReplicaTimeout = 100 * time.Millisecond
+	failoverReplicaTimeout = 50 * time.Millisecond
+	// failoverPoolSize is the clients' pool: with no replica left, each
+	// check holds a connection for ReplicaTimeout, and the replay workers
+	// must not queue for connections behind each other.
+	failoverPoolSize = replayWorkers
 )
 
 // failoverFleet is two engines sharing one Redis replay store setting,
@@ -135,12 +139,11 @@ func (ff *failoverFleet) flow(t *testing.T, killed *atomic.Bool, stop <-chan str
 // replayAll replays every ClientHello accepted before the kill, from
 // replayWorkers goroutines, and returns how many were accepted again. A
 // check that gets no definite answer (the client still looking for the new
-// master) is retried until recoveryTimeout. It also returns how long the
-// first definite answer took.
+// master) is retried for up to recoveryTimeout. It also returns how long
+// the first definite answer took.
 func (ff *failoverFleet) replayAll(t *testing.T) (replayed int, recovery time.Duration) {
 	t.Helper()
 	start := time.Now()
-	deadline := start.Add(recoveryTimeout)
 	var (
 		next  atomic.Int64
 		first sync.Once
@@ -153,7 +156,7 @@ func (ff *failoverFleet) replayAll(t *testing.T) (replayed int, recovery time.Du
 				if i >= len(ff.beforeKill) {
 					return
 				}
-				if !ff.replay(t, i, deadline) {
+				if !ff.replay(t, i, time.Now().Add(recoveryTimeout)) {
 					return
 				}
 				first.Do(func() { recovery = time.Since(start) })
@@ -283,7 +286,7 @@ func TestFailoverCluster(t *testing.T) {
 	c := redistest.StartCluster(t)
 	testFailover(t, failoverTopology{
 		newClient: func() redis.UniversalClient {
-			return redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
+			return redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs(), PoolSize: failoverPoolSize})
 		},
 		kill: func() func() time.Duration {
 			victim := c.MasterFor(t, fleetSlot)
@@ -301,7 +304,7 @@ func TestFailoverSentinel(t *testing.T) {
 	testFailover(t, failoverTopology{
 		newClient: func() redis.UniversalClient {
 			return redis.NewFailoverClient(&redis.FailoverOptions{
-				MasterName: redistest.SentinelMasterName, SentinelAddrs: d.SentinelAddrs()})
+				MasterName: redistest.SentinelMasterName, SentinelAddrs: d.SentinelAddrs(), PoolSize: failoverPoolSize})
 		},
 		kill: func() func() time.Duration {
 			d.Master.Stop()

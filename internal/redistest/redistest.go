@@ -105,6 +105,7 @@ func startProcess(t testing.TB, bin string, argv func(port, dir string) ([]strin
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
