@@ -315,3 +315,71 @@ func TestFailoverSentinel(t *testing.T) {
 		},
 	})
 }
+
+// TestFailoverReplicaBehind makes the loss window explicit: the replica's
+// link is cut (a replica lagging behind), ClientHellos are checked by the
+// master alone, the master dies and the lagging replica is promoted.
+// Without MinReplicas every ClientHello accepted during the lag is accepted
+// again; with MinReplicas 1 none was accepted in the first place.
+func TestFailoverReplicaBehind(t *testing.T) {
+	const hellos = 20
+	d := redistest.StartSentinel(t)
+	newClient := func() redis.UniversalClient {
+		return redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: redistest.SentinelMasterName, SentinelAddrs: d.SentinelAddrs(), PoolSize: hellos})
+	}
+	ack, noack := newFailoverFleet(t, "ack", newClient, 1), newFailoverFleet(t, "noack", newClient, 0)
+	chs := map[*failoverFleet][]*engine.ClientHelloTLS13{}
+	for _, ff := range []*failoverFleet{ack, noack} {
+		for i := range hellos {
+			chs[ff] = append(chs[ff], ff.f.earlyHello(t, i%2))
+		}
+	}
+
+	// Cut the replica off: paused, it cannot reconnect before the master
+	// dies. Keep it paused well under SentinelDownAfter, or the sentinels
+	// will not promote it.
+	d.Replica.Pause(t)
+	if err := d.Master.NewClient(t).ClientKillByFilter(t.Context(), "TYPE", "replica").Err(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for ff, list := range chs {
+		for i, ch := range list {
+			wg.Go(func() {
+				sel, err := ff.f.engines[i%2].SelectTLS13(context.Background(), ch)
+				if err != nil || !sel.Resumed {
+					t.Errorf("%s: resumed %v, err %v", ff.name, sel.Resumed, err)
+					return
+				}
+				ff.mu.Lock()
+				defer ff.mu.Unlock()
+				switch {
+				case sel.EarlyData:
+					ff.beforeKill = append(ff.beforeKill, ch)
+				case ff.ack && errors.Is(sel.EarlyDataErr, redisreplay.ErrNotReplicated):
+				default:
+					t.Errorf("%s: 0-RTT rejected: %v", ff.name, sel.EarlyDataErr)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	d.Master.Stop()
+	d.Replica.Resume(t)
+	if t.Failed() {
+		return
+	}
+	_, took := d.WaitFailover(t, d.Master, promotionTimeout)
+	t.Logf("promotion %v after the SIGKILL", took.Round(time.Millisecond))
+
+	if len(ack.beforeKill) != 0 {
+		t.Errorf("ack: %d 0-RTT accepted with the replica cut off, want 0", len(ack.beforeKill))
+	}
+	if len(noack.beforeKill) != hellos {
+		t.Fatalf("noack: %d of %d 0-RTT accepted with the replica cut off, want all", len(noack.beforeKill), hellos)
+	}
+	if replayed, _ := noack.replayAll(t); replayed != hellos {
+		t.Errorf("noack: %d of %d ClientHellos accepted during the lag accepted again after the failover, want all: the records were only on the dead master", replayed, hellos)
+	}
+}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,40 +35,17 @@ type Cluster struct {
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
 	bin, cli := lookPath(t, "redis-server"), lookPath(t, "redis-cli")
-	c := &Cluster{Nodes: make([]*Server, 6)}
-	errs := make([]error, len(c.Nodes))
-	var wg sync.WaitGroup
-	for i := range c.Nodes {
-		wg.Go(func() {
-			for range 3 { // a probed free port can be taken before it is bound
-				c.Nodes[i], errs[i] = startProcess(t, bin, func(port, dir string) ([]string, error) {
-					bus, err := freePort()
-					if err != nil {
-						return nil, err
-					}
-					return append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-						"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"),
-						"--cluster-enabled", "yes", "--cluster-port", bus, "--cluster-config-file", "nodes.conf",
-						"--cluster-node-timeout", fmt.Sprint(ClusterNodeTimeout.Milliseconds()),
-						"--cluster-replica-validity-factor", "0"}, replicationArgs...), nil
-				})
-				if errs[i] == nil {
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
+	c := &Cluster{Nodes: startAll(t, bin, 6, func(_ int, port, dir string) ([]string, error) {
+		bus, err := freePort()
 		if err != nil {
-			t.Fatalf("starting a cluster node: %v", err)
+			return nil, err
 		}
-	}
-	args := []string{"--cluster", "create"}
-	for _, n := range c.Nodes {
-		args = append(args, n.Addr)
-	}
-	args = append(args, "--cluster-replicas", "1", "--cluster-yes")
+		return serverArgs(port, dir, append([]string{
+			"--cluster-enabled", "yes", "--cluster-port", bus, "--cluster-config-file", "nodes.conf",
+			"--cluster-node-timeout", fmt.Sprint(ClusterNodeTimeout.Milliseconds()),
+			"--cluster-replica-validity-factor", "0"}, replicationArgs...)...), nil
+	})}
+	args := append(append([]string{"--cluster", "create"}, c.Addrs()...), "--cluster-replicas", "1", "--cluster-yes")
 	ctx, cancel := context.WithTimeout(t.Context(), clusterFormTimeout)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
@@ -83,13 +58,7 @@ func StartCluster(t testing.TB) *Cluster {
 }
 
 // Addrs returns the addresses of the nodes.
-func (c *Cluster) Addrs() []string {
-	addrs := make([]string, len(c.Nodes))
-	for i, n := range c.Nodes {
-		addrs[i] = n.Addr
-	}
-	return addrs
-}
+func (c *Cluster) Addrs() []string { return addrs(c.Nodes) }
 
 // NewClient returns a cluster client with go-redis defaults, closed in
 // t.Cleanup.

@@ -5,6 +5,7 @@ package redistest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -45,16 +46,9 @@ type Server struct {
 func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
 	bin := lookPath(t, "redis-server")
-	var lastErr error
-	for range 3 { // a probed free port can be taken before redis-server binds it
-		s, err := tryStartRedis(t, bin, args)
-		if err == nil {
-			return s
-		}
-		lastErr = err
-	}
-	t.Fatalf("starting redis-server: %v", lastErr)
-	return nil
+	return startAll(t, bin, 1, func(_ int, port, dir string) ([]string, error) {
+		return serverArgs(port, dir, args...), nil
+	})[0]
 }
 
 // lookPath returns the path of the Redis program name. Without it the test
@@ -71,12 +65,43 @@ func lookPath(t testing.TB, name string) string {
 	return bin
 }
 
-func tryStartRedis(t testing.TB, bin string, args []string) (*Server, error) {
+// serverArgs returns the arguments of a redis-server on port, in dir,
+// without persistence, followed by extra.
+func serverArgs(port, dir string, extra ...string) []string {
+	return append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--logfile", filepath.Join(dir, "redis.log")}, extra...)
+}
+
+// startAll starts n processes of bin in parallel, process i with the
+// arguments argv(i, port, dir), and fails the test unless all start.
+func startAll(t testing.TB, bin string, n int, argv func(i int, port, dir string) ([]string, error)) []*Server {
 	t.Helper()
-	return startProcess(t, bin, func(port, dir string) ([]string, error) {
-		return append([]string{"--port", port, "--bind", "127.0.0.1",
-			"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", filepath.Join(dir, "redis.log")}, args...), nil
-	})
+	servers, errs := make([]*Server, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			for range 3 { // a probed free port can be taken before it is bound
+				servers[i], errs[i] = startProcess(t, bin, func(port, dir string) ([]string, error) { return argv(i, port, dir) })
+				if errs[i] == nil {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("redistest: starting %s: %v", filepath.Base(bin), err)
+	}
+	return servers
+}
+
+// addrs returns the servers' addresses.
+func addrs(servers []*Server) []string {
+	a := make([]string, len(servers))
+	for i, s := range servers {
+		a[i] = s.Addr
+	}
+	return a
 }
 
 // freePort returns a loopback port that was free a moment ago. Another

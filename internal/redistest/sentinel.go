@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -58,38 +57,20 @@ func StartSentinel(t testing.TB) *SentinelDeployment {
 	if err := waitFor(ctx, d.replicaInSync); err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	d.Sentinels = make([]*Server, 3)
-	errs := make([]error, len(d.Sentinels))
-	for i := range d.Sentinels {
-		wg.Go(func() {
-			for range 3 { // a probed free port can be taken before it is bound
-				d.Sentinels[i], errs[i] = startProcess(t, bin, func(p, dir string) ([]string, error) {
-					conf := filepath.Join(dir, "sentinel.conf")
-					err := os.WriteFile(conf, []byte(strings.Join([]string{
-						"port " + p,
-						"bind 127.0.0.1",
-						"dir " + dir,
-						"logfile " + filepath.Join(dir, "redis.log"),
-						fmt.Sprintf("sentinel monitor %s %s %s 2", SentinelMasterName, host, port),
-						fmt.Sprintf("sentinel down-after-milliseconds %s %d", SentinelMasterName, SentinelDownAfter.Milliseconds()),
-						fmt.Sprintf("sentinel failover-timeout %s %d", SentinelMasterName, SentinelFailoverTimeout.Milliseconds()),
-						"",
-					}, "\n")), 0o600)
-					return []string{conf, "--sentinel"}, err
-				})
-				if errs[i] == nil {
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatalf("starting a sentinel: %v", err)
-		}
-	}
+	d.Sentinels = startAll(t, bin, 3, func(_ int, p, dir string) ([]string, error) {
+		conf := filepath.Join(dir, "sentinel.conf")
+		err := os.WriteFile(conf, []byte(strings.Join([]string{
+			"port " + p,
+			"bind 127.0.0.1",
+			"dir " + dir,
+			"logfile " + filepath.Join(dir, "redis.log"),
+			fmt.Sprintf("sentinel monitor %s %s %s 2", SentinelMasterName, host, port),
+			fmt.Sprintf("sentinel down-after-milliseconds %s %d", SentinelMasterName, SentinelDownAfter.Milliseconds()),
+			fmt.Sprintf("sentinel failover-timeout %s %d", SentinelMasterName, SentinelFailoverTimeout.Milliseconds()),
+			"",
+		}, "\n")), 0o600)
+		return []string{conf, "--sentinel"}, err
+	})
 	if err := waitFor(ctx, d.ready); err != nil {
 		t.Fatal(err)
 	}
@@ -119,28 +100,13 @@ func StartReplica(t testing.TB, master *Server) *Server {
 func startReplica(t testing.TB, bin, master string) *Server {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(master)
-	var s *Server
-	var err error
-	for range 3 {
-		s, err = tryStartRedis(t, bin, []string{"--replicaof", host, port})
-		if err == nil {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("starting a replica: %v", err)
-	}
-	return s
+	return startAll(t, bin, 1, func(_ int, p, dir string) ([]string, error) {
+		return serverArgs(p, dir, "--replicaof", host, port), nil
+	})[0]
 }
 
 // SentinelAddrs returns the addresses of the sentinels.
-func (d *SentinelDeployment) SentinelAddrs() []string {
-	addrs := make([]string, len(d.Sentinels))
-	for i, s := range d.Sentinels {
-		addrs[i] = s.Addr
-	}
-	return addrs
-}
+func (d *SentinelDeployment) SentinelAddrs() []string { return addrs(d.Sentinels) }
 
 // NewClient returns a go-redis failover client (redis.NewFailoverClient)
 // that finds the master through the sentinels, with go-redis defaults,

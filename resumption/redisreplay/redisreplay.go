@@ -67,10 +67,12 @@
 //     conflicting history. What it does rule out is a master cut off from
 //     all its replicas answering fresh: it gets no acknowledgement.
 //
-// The price: with fewer than k replicas connected to the key's master (after
-// a failover, until a replica attaches to the new master; while a replica
-// resyncs), every 0-RTT check fails, and each check takes the replication
-// round trip as well (measured in docs/operations.md).
+// The price: each check takes the replication round trip as well
+// (measured in docs/operations.md). With fewer than k replicas connected to
+// the key's master (after a failover, until a replica attaches to the new
+// master; while a replica resyncs), every check fails, replays included,
+// and each waits ReplicaTimeout holding a pooled connection: size the
+// client's PoolSize for the checks per second times ReplicaTimeout.
 package redisreplay
 
 import (
