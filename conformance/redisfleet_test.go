@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/internal/redistest"
@@ -59,7 +58,7 @@ type failoverFleet struct {
 	name    string
 	f       *fleet
 	ack     bool // MinReplicas 1
-	clients []redis.UniversalClient
+	clients []io.Closer
 
 	mu sync.Mutex
 	// beforeKill are the ClientHellos accepted by the old master.
@@ -74,21 +73,24 @@ type failoverFleet struct {
 	lost int
 }
 
-func newFailoverFleet(t *testing.T, name string, newClient func() redis.UniversalClient, minReplicas int) *failoverFleet {
+// newStoreFunc returns a Store with opts on a new client of a deployment,
+// and the client.
+type newStoreFunc func(opts redisreplay.Options) (*redisreplay.Store, io.Closer, error)
+
+func newFailoverFleet(t *testing.T, name string, newStore newStoreFunc, minReplicas int) *failoverFleet {
 	t.Helper()
 	ff := &failoverFleet{name: name, ack: minReplicas > 0}
 	now := time.Now()
 	clock := func() time.Time { return now }
 	ff.f = newFleet(t, func() resumption.ReplayStore {
-		client := newClient()
-		ff.clients = append(ff.clients, client)
-		s, err := redisreplay.New(t.Context(), client, redisreplay.Options{
+		s, client, err := newStore(redisreplay.Options{
 			Prefix: fleetSlot + name + ":", Timeout: failoverStoreTimeout, MinReplicas: minReplicas,
 			ReplicaTimeout: failoverReplicaTimeout,
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
+		ff.clients = append(ff.clients, client)
 		return s
 	}, nil, clock, clock)
 	return ff
@@ -202,7 +204,7 @@ func (ff *failoverFleet) replay(t *testing.T, i int, deadline time.Time) bool {
 // failoverTopology kills the master of the fleet's slot and waits for the
 // promotion.
 type failoverTopology struct {
-	newClient func() redis.UniversalClient
+	newStore newStoreFunc
 	// kill kills the master, returning once it is dead, and returns a
 	// function that waits for the promotion.
 	kill func() (wait func() time.Duration)
@@ -215,8 +217,8 @@ type failoverTopology struct {
 func testFailover(t *testing.T, top failoverTopology) {
 	before := runtime.NumGoroutine()
 	fleets := []*failoverFleet{
-		newFailoverFleet(t, "ack", top.newClient, 1),
-		newFailoverFleet(t, "noack", top.newClient, 0),
+		newFailoverFleet(t, "ack", top.newStore, 1),
+		newFailoverFleet(t, "noack", top.newStore, 0),
 	}
 	var killed atomic.Bool
 	stop := make(chan struct{})
@@ -284,9 +286,12 @@ func checkGoroutines(t *testing.T, before int) {
 // master of their slot is SIGKILLed while 0-RTT ClientHellos flow.
 func TestFailoverCluster(t *testing.T) {
 	c := redistest.StartCluster(t)
+	c.PoolSize = failoverPoolSize
 	testFailover(t, failoverTopology{
-		newClient: func() redis.UniversalClient {
-			return redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs(), PoolSize: failoverPoolSize})
+		newStore: func(opts redisreplay.Options) (*redisreplay.Store, io.Closer, error) {
+			client := c.NewClient(t)
+			s, err := redisreplay.New(t.Context(), client, opts)
+			return s, client, err
 		},
 		kill: func() func() time.Duration {
 			victim := c.MasterFor(t, fleetSlot)
@@ -296,16 +301,23 @@ func TestFailoverCluster(t *testing.T) {
 	})
 }
 
+// sentinelStores returns Stores on failover clients of d.
+func sentinelStores(t *testing.T, d *redistest.SentinelDeployment) newStoreFunc {
+	return func(opts redisreplay.Options) (*redisreplay.Store, io.Closer, error) {
+		client := d.NewClient(t)
+		s, err := redisreplay.New(t.Context(), client, opts)
+		return s, client, err
+	}
+}
+
 // TestFailoverSentinel: two engines per setting share a Sentinel
 // deployment through failover clients; the master is SIGKILLed while 0-RTT
 // ClientHellos flow.
 func TestFailoverSentinel(t *testing.T) {
 	d := redistest.StartSentinel(t)
+	d.PoolSize = failoverPoolSize
 	testFailover(t, failoverTopology{
-		newClient: func() redis.UniversalClient {
-			return redis.NewFailoverClient(&redis.FailoverOptions{
-				MasterName: redistest.SentinelMasterName, SentinelAddrs: d.SentinelAddrs(), PoolSize: failoverPoolSize})
-		},
+		newStore: sentinelStores(t, d),
 		kill: func() func() time.Duration {
 			d.Master.Stop()
 			return func() time.Duration {
@@ -324,11 +336,8 @@ func TestFailoverSentinel(t *testing.T) {
 func TestFailoverReplicaBehind(t *testing.T) {
 	const hellos = 20
 	d := redistest.StartSentinel(t)
-	newClient := func() redis.UniversalClient {
-		return redis.NewFailoverClient(&redis.FailoverOptions{
-			MasterName: redistest.SentinelMasterName, SentinelAddrs: d.SentinelAddrs(), PoolSize: hellos})
-	}
-	ack, noack := newFailoverFleet(t, "ack", newClient, 1), newFailoverFleet(t, "noack", newClient, 0)
+	d.PoolSize = hellos
+	ack, noack := newFailoverFleet(t, "ack", sentinelStores(t, d), 1), newFailoverFleet(t, "noack", sentinelStores(t, d), 0)
 	chs := map[*failoverFleet][]*engine.ClientHelloTLS13{}
 	for _, ff := range []*failoverFleet{ack, noack} {
 		for i := range hellos {

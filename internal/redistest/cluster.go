@@ -26,6 +26,9 @@ type Cluster struct {
 	// Nodes are the six nodes, in the order given to redis-cli --cluster
 	// create: masters first. Roles change on failover.
 	Nodes []*Server
+	// PoolSize is the connection pool size of the clients that NewClient
+	// returns. Zero means go-redis's default.
+	PoolSize int
 }
 
 // StartCluster starts a Redis Cluster of three masters with one replica
@@ -60,11 +63,11 @@ func StartCluster(t testing.TB) *Cluster {
 // Addrs returns the addresses of the nodes.
 func (c *Cluster) Addrs() []string { return addrs(c.Nodes) }
 
-// NewClient returns a cluster client with go-redis defaults, closed in
-// t.Cleanup.
+// NewClient returns a cluster client with go-redis defaults (but
+// PoolSize), closed in t.Cleanup.
 func (c *Cluster) NewClient(t testing.TB) *redis.ClusterClient {
 	t.Helper()
-	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs(), PoolSize: c.PoolSize})
 	t.Cleanup(func() { client.Close() })
 	return client
 }

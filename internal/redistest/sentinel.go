@@ -38,6 +38,9 @@ type SentinelDeployment struct {
 	Master, Replica *Server
 	// Sentinels are the three sentinel processes.
 	Sentinels []*Server
+	// PoolSize is the connection pool size of the clients that NewClient
+	// returns. Zero means go-redis's default.
+	PoolSize int
 }
 
 // StartSentinel starts a Sentinel deployment and stops it in t.Cleanup. It
@@ -109,11 +112,12 @@ func startReplica(t testing.TB, bin, master string) *Server {
 func (d *SentinelDeployment) SentinelAddrs() []string { return addrs(d.Sentinels) }
 
 // NewClient returns a go-redis failover client (redis.NewFailoverClient)
-// that finds the master through the sentinels, with go-redis defaults,
-// closed in t.Cleanup.
+// that finds the master through the sentinels, with go-redis defaults
+// (but PoolSize), closed in t.Cleanup.
 func (d *SentinelDeployment) NewClient(t testing.TB) *redis.Client {
 	t.Helper()
-	c := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: SentinelMasterName, SentinelAddrs: d.SentinelAddrs()})
+	c := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: SentinelMasterName, SentinelAddrs: d.SentinelAddrs(),
+		PoolSize: d.PoolSize})
 	t.Cleanup(func() { c.Close() })
 	return c
 }
