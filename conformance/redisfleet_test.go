@@ -28,7 +28,7 @@ const (
 	// failoverStoreTimeout is the stores' Options.Timeout: no check may
 	// take longer (plus failoverSlack), failover or not.
 	failoverStoreTimeout = 500 * time.Millisecond
-	failoverSlack        = 500 * time.Millisecond
+	failoverSlack        = time.Second // scheduling on a loaded machine, under -race
 	// promotionTimeout bounds the wait for a replica's promotion.
 	promotionTimeout = 20 * time.Second
 	// recoveryTimeout bounds the wait, after the promotion, for a store

@@ -176,7 +176,8 @@ type Options struct {
 // which Redis executes atomically: of any number of concurrent checks of one
 // key, on any number of Stores sharing the server, exactly one sees it
 // fresh. Expiry uses the Redis server's clock (elapsed time), not the
-// caller's. Once every [Options.PolicyCheckInterval] one check also reads the
+// caller's. With [Options.MinReplicas] set, WAIT follows the SET in the same
+// round trip (a pipeline on one connection to the key's master). Once every [Options.PolicyCheckInterval] one check also reads the
 // eviction policy (see the package documentation).
 type Store struct {
 	client        redis.UniversalClient
