@@ -82,3 +82,19 @@ SOAKTIME ?= 60s
 SOAKHANDSHAKES ?= 50000
 soak:
 	$(GO) test -count=1 -timeout 5m -run '^TestSoak$$' -v ./cmd/ticketctl -soak.duration=$(SOAKTIME) -soak.handshakes=$(SOAKHANDSHAKES)
+
+# redis-fleet is the long form of the Redis Cluster and Sentinel tests:
+# each failover test REDISFLEET_COUNT times (a new topology each time), with
+# 0-RTT ClientHellos flowing for REDISFLEET_FLOW from REDISFLEET_WORKERS
+# goroutines per setting before the master is SIGKILLed, the key-
+# distribution failover tests as often, and the replay-store benchmark on a
+# single server and a cluster, with and without replica acknowledgement.
+# make test runs one short failover per topology.
+.PHONY: redis-fleet
+REDISFLEET_COUNT ?= 5
+REDISFLEET_FLOW ?= 3s
+REDISFLEET_WORKERS ?= 8
+redis-fleet: deps
+	$(GO) test -count=$(REDISFLEET_COUNT) -timeout 30m -run '^TestFailover' -v ./conformance -redisfleet.flow=$(REDISFLEET_FLOW) -redisfleet.workers=$(REDISFLEET_WORKERS)
+	$(GO) test -count=$(REDISFLEET_COUNT) -timeout 10m -run 'Cluster|Sentinel' -v ./keydist/rediskeys
+	$(GO) test -count=5 -run '^$$' -bench '^BenchmarkCheckAndStore$$' -benchtime 5000x ./resumption/redisreplay

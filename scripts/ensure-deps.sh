@@ -8,6 +8,7 @@
 set -u
 missing=""
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+command -v redis-cli >/dev/null 2>&1 || missing="$missing redis-tools" # redis-cli --cluster create
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 command -v gnutls-cli >/dev/null 2>&1 || missing="$missing gnutls-bin"
 command -v cc >/dev/null 2>&1 || missing="$missing gcc libc6-dev"

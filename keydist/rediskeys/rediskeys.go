@@ -159,7 +159,21 @@ func formatEpoch(e uint64) string {
 // go-redis client applies a context deadline to socket reads only when
 // built with ContextTimeoutEnabled; waiting here bounds the call with any
 // client, and a late reply is dropped.
-func do(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
+//
+// After a failure, a cluster client is asked to reload its slot map in the
+// background: after a master dies, go-redis keeps sending the dead
+// master's slots to it until its own periodic reload, and publications
+// would fail for many seconds after the replica's promotion.
+func do(ctx context.Context, client redis.UniversalClient, timeout time.Duration, fn func(ctx context.Context) error) error {
+	err := doBounded(ctx, timeout, fn)
+	if cluster, ok := client.(*redis.ClusterClient); ok && err != nil {
+		cluster.ReloadState(context.Background())
+	}
+	return err
+}
+
+// doBounded is do without the reload.
+func doBounded(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	done := make(chan error, 1)
@@ -226,7 +240,7 @@ func (p *Publisher) Publish(ctx context.Context, id string, to *keydist.MemberPu
 		return err
 	}
 	var stored int64
-	err = do(ctx, p.opts.Timeout, func(ctx context.Context) error {
+	err = do(ctx, p.client, p.opts.Timeout, func(ctx context.Context) error {
 		var err error
 		stored, err = p.client.Eval(ctx, publishScript, []string{p.opts.memberKey(id)},
 			formatEpoch(b.Epoch), sealed, p.opts.channel(), id).Int64()
@@ -273,7 +287,7 @@ func NewSubscriber(client redis.UniversalClient, member *keydist.Member, id stri
 // error the member keeps its keys.
 func (s *Subscriber) Poll(ctx context.Context) error {
 	var vals []any
-	err := do(ctx, s.opts.Timeout, func(ctx context.Context) error {
+	err := do(ctx, s.client, s.opts.Timeout, func(ctx context.Context) error {
 		var err error
 		vals, err = s.client.HMGet(ctx, s.opts.memberKey(s.id), "epoch", "bundle").Result()
 		return err

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/internal/redistest"
@@ -50,14 +52,23 @@ type clock = fakeclock.Clock
 func newFleet(t *testing.T, n int, start time.Time) *fleet {
 	t.Helper()
 	srv := redistest.Start(t)
+	f := newFleetOn(t, n, start, func() redis.UniversalClient { return srv.NewClient(t) })
+	f.srv = srv
+	return f
+}
+
+// newFleetOn is a publisher and n members, each on its own client from
+// newClient.
+func newFleetOn(t *testing.T, n int, start time.Time, newClient func() redis.UniversalClient) *fleet {
+	t.Helper()
 	pub, err := keydist.GeneratePublisherKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fleet{srv: srv, clock: fakeclock.New(start), prefix: "test:" + t.Name() + ":"}
+	f := &fleet{clock: fakeclock.New(start), prefix: "test:" + t.Name() + ":"}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	opts := rediskeys.Options{Prefix: f.prefix, Timeout: testTimeout, Logger: quiet}
-	f.publisher = rediskeys.NewPublisher(srv.NewClient(t), pub, opts)
+	f.publisher = rediskeys.NewPublisher(newClient(), pub, opts)
 	for i := range n {
 		nd := &node{id: "m" + string(rune('1'+i))}
 		if nd.key, err = keydist.GenerateMemberKey(nil); err != nil {
@@ -70,7 +81,7 @@ func newFleet(t *testing.T, n int, start time.Time) *fleet {
 		if nd.rot, err = seal.NewSourceRotator(nd.member, seal.RotatorConfig{Time: f.clock.Now, Logger: quiet}); err != nil {
 			t.Fatal(err)
 		}
-		if nd.sub, err = rediskeys.NewSubscriber(srv.NewClient(t), nd.member, nd.id, opts); err != nil {
+		if nd.sub, err = rediskeys.NewSubscriber(newClient(), nd.member, nd.id, opts); err != nil {
 			t.Fatal(err)
 		}
 		nd.engine, err = engine.New(&engine.Config{Keys: nd.rot.Keyring(), Time: f.clock.Now, Lifetime: 24 * time.Hour})
