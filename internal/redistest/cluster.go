@@ -222,6 +222,11 @@ func (c *Cluster) replicasInSync(ctx context.Context) error {
 				return err
 			}
 		}
+		if strings.Contains(info, "role:master") && strings.Contains(info, "connected_slaves:1") {
+			if err := acked(ctx, n); err != nil {
+				return err
+			}
+		}
 	}
 	if replicas == 0 {
 		return fmt.Errorf("no replica yet")

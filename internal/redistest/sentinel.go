@@ -93,10 +93,31 @@ func StartReplica(t testing.TB, master *Server) *Server {
 		t.Fatal(err)
 	}
 	r := startReplica(t, lookPath(t, "redis-server"), master.Addr)
-	if err := waitFor(ctx, func(ctx context.Context) error { return inSync(ctx, r) }); err != nil {
+	if err := waitFor(ctx, func(ctx context.Context) error {
+		if err := inSync(ctx, r); err != nil {
+			return err
+		}
+		return acked(ctx, master)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// acked returns an error unless a replica acknowledges master's writes:
+// the replica's link can be up before the master counts it for WAIT, and a
+// test of replica acknowledgement must not start in between.
+func acked(ctx context.Context, master *Server) error {
+	c := redis.NewClient(&redis.Options{Addr: master.Addr, MaxRetries: -1})
+	defer c.Close()
+	n, err := c.Do(ctx, "WAIT", 1, 500).Int()
+	switch {
+	case err != nil:
+		return err
+	case n < 1:
+		return fmt.Errorf("no replica of %s acknowledges writes yet", master.Addr)
+	}
+	return nil
 }
 
 // startReplica starts a redis-server replicating master.
