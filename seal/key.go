@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"sync/atomic"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -58,10 +59,26 @@ type Key struct {
 // where fmt prints only an address.
 //
 // The box also holds the key's nonce generators and seal counters
-// (nonce.go), made on the key's first seal.
+// (nonce.go), made on the key's first seal, and its open counters.
 type aeadBox struct {
 	cipher.AEAD
 	nonces atomic.Pointer[nonceShards]
+	opens  [openShards]paddedCount
+}
+
+// openShards is the number of open counters of a Key: concurrent opens add
+// to a counter picked at random, so that they seldom share a cache line.
+const openShards = 8
+
+// paddedCount is a counter alone on its cache line.
+type paddedCount struct {
+	n atomic.Uint64
+	_ [cacheLine - 8]byte
+}
+
+// countOpen counts one ticket opened by the key.
+func (b *aeadBox) countOpen() {
+	b.opens[mathrand.Uint32()%openShards].n.Add(1)
 }
 
 // cacheLine is the cache line size assumed for padding.
@@ -169,6 +186,21 @@ func (k *Key) Name() KeyName { return k.name }
 
 // AEAD returns the AEAD the key seals with.
 func (k *Key) AEAD() AEAD { return k.aead }
+
+// Opens returns the number of tickets k has opened (authenticated and
+// decrypted) since it was made, under every [Ring] that holds it: one
+// atomic add per open on one of a few cache lines. It returns 0 for a Key
+// not made by [NewKey] or [GenerateKey].
+func (k *Key) Opens() uint64 {
+	if k == nil || k.c == nil {
+		return 0
+	}
+	var n uint64
+	for i := range k.c.opens {
+		n += k.c.opens[i].n.Load()
+	}
+	return n
+}
 
 // Seals returns the number of tickets k has sealed since it was made, under
 // every [Ring] that holds it. A [Rotator] compares it with

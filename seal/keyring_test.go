@@ -32,3 +32,35 @@ func FuzzKeyringOpen(f *testing.F) {
 		}
 	})
 }
+
+// TestKeyOpens: a key counts the tickets it opens, not the failed attempts,
+// under every ring that holds it.
+func TestKeyOpens(t *testing.T) {
+	keys := generateKeys(t, AES256GCM, 2)
+	a, b := keys[0], keys[1]
+	r1, err := NewRing(nil, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := NewRing(nil, b, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := r1.Seal(nil, []byte("state"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*Ring{r1, r2, r2} {
+		if _, err := r.Open(nil, tk, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad := append([]byte(nil), tk...)
+	bad[len(bad)-1] ^= 1
+	if _, err := r1.Open(nil, bad, nil); err == nil {
+		t.Fatal("a tampered ticket opened")
+	}
+	if a.Opens() != 3 || b.Opens() != 0 {
+		t.Errorf("Opens: a %d, b %d; want 3 and 0", a.Opens(), b.Opens())
+	}
+}

@@ -327,6 +327,7 @@ func (r *Ring) OpenKey(dst, ticket, additionalData []byte) ([]byte, Opened, erro
 		clear(out)
 		return nil, o, ErrAuth
 	}
+	k.c.countOpen()
 	return ret, o, nil
 }
 

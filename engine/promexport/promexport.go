@@ -27,6 +27,7 @@
 //	replay_store_entries, replay_store_capacity
 //	                                      fill level of the replay store, if it reports one
 //	key_tickets_sealed_total{key,aead}    tickets sealed by each key of the current Ring
+//	key_tickets_opened_total{key,aead}    tickets opened by each key of the current Ring
 //	key_primary{key}                      1 for the key that seals, 0 for the others
 //	key_ring_changes_total                Ring replacements by the Rotator (key phase changes)
 //
@@ -101,6 +102,7 @@ var (
 	descReplayEntries  = desc("replay_store_entries", "Entries in the replay store.")
 	descReplayCapacity = desc("replay_store_capacity", "Entries the replay store can hold.")
 	descKeySealed      = desc("key_tickets_sealed_total", "Tickets sealed by each key of the current key ring.", "key", "aead")
+	descKeyOpened      = desc("key_tickets_opened_total", "Tickets opened by each key of the current key ring.", "key", "aead")
 	descKeyPrimary     = desc("key_primary", "1 for the key of the current ring that seals, 0 for the others.", "key")
 	descRingChanges    = desc("key_ring_changes_total", "Key ring replacements by the rotation loop: key phase changes, key file changes, seal limits.")
 )
@@ -117,6 +119,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	if c.opts.Keyring != nil {
 		ch <- descKeySealed
+		ch <- descKeyOpened
 		ch <- descKeyPrimary
 	}
 	if c.opts.Rotator != nil {
@@ -166,6 +169,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for _, k := range ring.Keys() {
 			name := k.Name().String()
 			counter(descKeySealed, k.Seals(), name, k.AEAD().String())
+			counter(descKeyOpened, k.Opens(), name, k.AEAD().String())
 			primary := 0.0
 			if k == ring.Primary() {
 				primary = 1

@@ -82,6 +82,7 @@ func TestCollector(t *testing.T) {
 		`tlsticket_replay_store_entries`:                                                                     3,
 		`tlsticket_replay_store_capacity`:                                                                    1000,
 		fmt.Sprintf(`tlsticket_key_tickets_sealed_total{aead="AES-256-GCM",key="%v"}`, primary.Name()):       4,
+		fmt.Sprintf(`tlsticket_key_tickets_opened_total{aead="AES-256-GCM",key="%v"}`, primary.Name()):       2,
 		fmt.Sprintf(`tlsticket_key_primary{key="%v"}`, primary.Name()):                                       1,
 		`tlsticket_key_ring_changes_total`:                                                                   0,
 	}
