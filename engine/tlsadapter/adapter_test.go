@@ -306,32 +306,34 @@ func TestCallbackAbort(t *testing.T) {
 // ALPN protocol, or another client-authentication configuration.
 func TestContextBinding(t *testing.T) {
 	versions(t, func(t *testing.T, v uint16) {
-		t.Run("sni", func(t *testing.T) {
-			f := newFixture(t)
-			srv := f.server(t, v, nil, nil)
-			cache := &anyCache{}
-			if _, err := handshake(t, srv, f.client(v, cache, "a.example")); err != nil {
-				t.Fatal(err)
-			}
-			cs, err := handshake(t, srv, f.client(v, cache, "b.example"))
-			d, _ := f.last(t)
-			if err != nil || cs.DidResume || !errors.Is(d.Fallback, engine.ErrServerNameMismatch) {
-				t.Fatalf("resumed %v fallback %v err %v", cs.DidResume, d.Fallback, err)
-			}
-		})
-		t.Run("alpn", func(t *testing.T) {
-			f := newFixture(t)
-			srv := f.server(t, v, nil, nil)
-			cache := &anyCache{}
-			if _, err := handshake(t, srv, f.client(v, cache, "a.example", "h2")); err != nil {
-				t.Fatal(err)
-			}
-			cs, err := handshake(t, srv, f.client(v, cache, "a.example", "http/1.1"))
-			d, _ := f.last(t)
-			if err != nil || cs.DidResume || !errors.Is(d.Fallback, engine.ErrALPNMismatch) {
-				t.Fatalf("resumed %v fallback %v err %v", cs.DidResume, d.Fallback, err)
-			}
-		})
+		// A ticket presented for another server name or application
+		// protocol than it was issued for: a full handshake.
+		type hello struct {
+			sni  string
+			alpn []string
+		}
+		for _, tt := range []struct {
+			name          string
+			first, second hello
+			want          error
+		}{
+			{"sni", hello{"a.example", nil}, hello{"b.example", nil}, engine.ErrServerNameMismatch},
+			{"alpn", hello{"a.example", []string{"h2"}}, hello{"a.example", []string{"http/1.1"}}, engine.ErrALPNMismatch},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				f := newFixture(t)
+				srv := f.server(t, v, nil, nil)
+				cache := &anyCache{}
+				if _, err := handshake(t, srv, f.client(v, cache, tt.first.sni, tt.first.alpn...)); err != nil {
+					t.Fatal(err)
+				}
+				cs, err := handshake(t, srv, f.client(v, cache, tt.second.sni, tt.second.alpn...))
+				d, _ := f.last(t)
+				if err != nil || cs.DidResume || !errors.Is(d.Fallback, tt.want) {
+					t.Fatalf("resumed %v fallback %v err %v", cs.DidResume, d.Fallback, err)
+				}
+			})
+		}
 		t.Run("client-auth", func(t *testing.T) {
 			// A ticket issued where no client certificate was asked for is
 			// not resumed where one is now required (CVE-2025-23419).
