@@ -41,38 +41,27 @@ func newWarmStore(t *testing.T, cfg resumption.MemoryStoreConfig) (*resumption.M
 	return s, clock
 }
 
-func mustCheck(t *testing.T, s resumption.ReplayStore, key string, ttl time.Duration, want bool) {
-	t.Helper()
-	fresh, err := s.CheckAndStore(t.Context(), []byte(key), ttl)
-	if err != nil {
-		t.Fatalf("CheckAndStore(%q): %v", key, err)
-	}
-	if fresh != want {
-		t.Errorf("CheckAndStore(%q) = %v, want %v", key, fresh, want)
-	}
-}
-
 // TestMemoryStoreStartup checks RFC 8446, Section 8.2: for one window after
 // creation the store answers not fresh, but still records what it sees.
 func TestMemoryStoreStartup(t *testing.T) {
 	clock := newFakeClock()
 	window := 5 * time.Second
 	s := resumption.NewMemoryStore(resumption.MemoryStoreConfig{Window: window, Time: clock.Now})
-	mustCheck(t, s, "seen-at-startup", time.Minute, false)
+	replaytest.Check(t, s, "seen-at-startup", time.Minute, false)
 	clock.Advance(window - time.Nanosecond)
-	mustCheck(t, s, "late-startup", time.Minute, false)
+	replaytest.Check(t, s, "late-startup", time.Minute, false)
 	clock.Advance(time.Nanosecond)
-	mustCheck(t, s, "seen-at-startup", time.Minute, false) // recorded while warming up
-	mustCheck(t, s, "new", time.Minute, true)
+	replaytest.Check(t, s, "seen-at-startup", time.Minute, false) // recorded while warming up
+	replaytest.Check(t, s, "new", time.Minute, true)
 }
 
 func TestMemoryStoreDefaultWindow(t *testing.T) {
 	clock := newFakeClock()
 	s := resumption.NewMemoryStore(resumption.MemoryStoreConfig{Time: clock.Now})
 	clock.Advance(resumption.DefaultFreshnessWindow - time.Nanosecond)
-	mustCheck(t, s, "a", time.Minute, false)
+	replaytest.Check(t, s, "a", time.Minute, false)
 	clock.Advance(time.Nanosecond)
-	mustCheck(t, s, "b", time.Minute, true)
+	replaytest.Check(t, s, "b", time.Minute, true)
 }
 
 // TestMemoryStoreFull checks the behaviour at the cap: not fresh, no error,
@@ -83,15 +72,15 @@ func TestMemoryStoreFull(t *testing.T) {
 		t.Errorf("Cap() = %d, want 3", got)
 	}
 	for _, k := range []string{"a", "b", "c"} {
-		mustCheck(t, s, k, time.Second, true)
+		replaytest.Check(t, s, k, time.Second, true)
 	}
-	mustCheck(t, s, "d", time.Second, false) // full: reject 0-RTT, no error
-	mustCheck(t, s, "a", time.Second, false)
+	replaytest.Check(t, s, "d", time.Second, false) // full: reject 0-RTT, no error
+	replaytest.Check(t, s, "a", time.Second, false)
 	if got := s.Len(); got != 3 {
 		t.Errorf("Len() = %d after refusing an entry, want 3", got)
 	}
 	clock.Advance(time.Second)
-	mustCheck(t, s, "d", time.Second, true) // room again after expiry
+	replaytest.Check(t, s, "d", time.Second, true) // room again after expiry
 	if got := s.LiveLen(); got != 1 {
 		t.Errorf("LiveLen() = %d, want 1", got)
 	}
@@ -152,13 +141,13 @@ func TestMemoryStoreFullRecovers(t *testing.T) {
 // engine judges freshness by; a step back keeps them longer, never shorter.
 func TestMemoryStoreClockSteps(t *testing.T) {
 	s, clock := newWarmStore(t, resumption.MemoryStoreConfig{})
-	mustCheck(t, s, "k", 10*time.Second, true)
+	replaytest.Check(t, s, "k", 10*time.Second, true)
 	clock.Advance(-time.Hour)
-	mustCheck(t, s, "k", 10*time.Second, false)
+	replaytest.Check(t, s, "k", 10*time.Second, false)
 	clock.Advance(time.Hour + 10*time.Second - time.Nanosecond)
-	mustCheck(t, s, "k", 10*time.Second, false)
+	replaytest.Check(t, s, "k", 10*time.Second, false)
 	clock.Advance(time.Nanosecond)
-	mustCheck(t, s, "k", 10*time.Second, true)
+	replaytest.Check(t, s, "k", 10*time.Second, true)
 }
 
 // TestMemoryStoreModel runs random checks against a map of live records:
@@ -221,7 +210,7 @@ func TestMemoryStoreSweep(t *testing.T) {
 		}
 	}
 	clock.Advance(500 * time.Millisecond)
-	mustCheck(t, s, "trigger", time.Hour, true)
+	replaytest.Check(t, s, "trigger", time.Hour, true)
 	if got, want := s.LiveLen(), 500+1; got != want {
 		t.Errorf("LiveLen() = %d, want %d", got, want)
 	}
@@ -234,7 +223,7 @@ func TestMemoryStoreSweep(t *testing.T) {
 		t.Errorf("key 999 not expired")
 	}
 	clock.Advance(time.Hour)
-	mustCheck(t, s, "trigger2", time.Second, true)
+	replaytest.Check(t, s, "trigger2", time.Second, true)
 	if got := s.LiveLen(); got != 1 {
 		t.Errorf("LiveLen() = %d after everything expired, want 1", got)
 	}

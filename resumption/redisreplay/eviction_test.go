@@ -10,6 +10,7 @@ import (
 
 	"github.com/tlsticket/tlsticket/internal/redistest"
 	"github.com/tlsticket/tlsticket/resumption/redisreplay"
+	"github.com/tlsticket/tlsticket/resumption/replaytest"
 )
 
 // TestEvictionPolicy checks that New accepts only a server that never
@@ -27,7 +28,7 @@ func TestEvictionPolicy(t *testing.T) {
 				if err != nil {
 					t.Fatalf("New: %v", err)
 				}
-				mustCheck(t, s, "k", time.Minute, true)
+				replaytest.Check(t, s, "k", time.Minute, true)
 				return
 			}
 			if s != nil || !errors.Is(err, redisreplay.ErrEvictionPolicy) {
@@ -47,8 +48,8 @@ func TestConfigRenamed(t *testing.T) {
 		t.Fatalf("New = %v, %v; want nil, ErrPolicyUnknown", s, err)
 	}
 	s = mustNew(t, client, redisreplay.Options{Timeout: testTimeout, AssumeNoEviction: true})
-	mustCheck(t, s, "k", time.Minute, true)
-	mustCheck(t, s, "k", time.Minute, false)
+	replaytest.Check(t, s, "k", time.Minute, true)
+	replaytest.Check(t, s, "k", time.Minute, false)
 }
 
 // TestConfigForbidden: an ACL user without CONFIG gets NOPERM; New fails
@@ -73,7 +74,7 @@ func TestPolicyChangedLater(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.NewClient(t)
 	s := mustNew(t, client, redisreplay.Options{Timeout: testTimeout, PolicyCheckInterval: time.Nanosecond})
-	mustCheck(t, s, "before", time.Minute, true)
+	replaytest.Check(t, s, "before", time.Minute, true)
 	setPolicy := func(p string) {
 		t.Helper()
 		if err := client.ConfigSet(t.Context(), "maxmemory-policy", p).Err(); err != nil {
@@ -86,7 +87,7 @@ func TestPolicyChangedLater(t *testing.T) {
 		t.Errorf("CheckAndStore under allkeys-lru = %v, %v; want false, ErrEvictionPolicy", fresh, err)
 	}
 	setPolicy("noeviction")
-	mustCheck(t, s, "after", time.Minute, true)
+	replaytest.Check(t, s, "after", time.Minute, true)
 }
 
 // flood writes n unique keys with a ttl under prefix, as an attacker with
@@ -132,7 +133,7 @@ func TestEvictionFlood(t *testing.T) {
 			srv := redistest.Start(t, "--maxmemory", "2mb", "--maxmemory-policy", tt.policy)
 			client := srv.NewClient(t)
 			s := mustNew(t, client, redisreplay.Options{Prefix: "victim:", Timeout: testTimeout, AssumeNoEviction: true})
-			mustCheck(t, s, "victim-binder", time.Minute, true)
+			replaytest.Check(t, s, "victim-binder", time.Minute, true)
 			refused := flood(t, client, "attacker:", n)
 			fresh, err := s.CheckAndStore(t.Context(), []byte("victim-binder"), time.Minute)
 			t.Logf("%s: %d of %d flood writes refused; replay: fresh %v, err %v", tt.policy, refused, n, fresh, err)
@@ -152,7 +153,7 @@ func TestEvictionFlood(t *testing.T) {
 func TestPolicyRecheckUnanswered(t *testing.T) {
 	srv := redistest.Start(t)
 	s := mustNew(t, srv.NewClient(t), redisreplay.Options{Timeout: testTimeout, PolicyCheckInterval: time.Nanosecond})
-	mustCheck(t, s, "before", time.Minute, true)
+	replaytest.Check(t, s, "before", time.Minute, true)
 	srv.Stop()
 	fresh, err := s.CheckAndStore(t.Context(), []byte("after"), time.Minute)
 	if fresh || !errors.Is(err, redisreplay.ErrUnavailable) ||

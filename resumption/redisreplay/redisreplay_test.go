@@ -33,26 +33,15 @@ func newStore(t *testing.T, srv *redistest.Server, prefix string) *redisreplay.S
 	return mustNew(t, srv.NewClient(t), redisreplay.Options{Prefix: prefix, Timeout: testTimeout})
 }
 
-func mustCheck(t *testing.T, s resumption.ReplayStore, key string, ttl time.Duration, want bool) {
-	t.Helper()
-	fresh, err := s.CheckAndStore(t.Context(), []byte(key), ttl)
-	if err != nil {
-		t.Fatalf("CheckAndStore(%q): %v", key, err)
-	}
-	if fresh != want {
-		t.Errorf("CheckAndStore(%q) = %v, want %v", key, fresh, want)
-	}
-}
-
 // TestSharedAcrossStores checks that two Stores on two clients sharing one
 // server see each key fresh at most once between them.
 func TestSharedAcrossStores(t *testing.T) {
 	srv := redistest.Start(t)
 	a, b := newStore(t, srv, "shared:"), newStore(t, srv, "shared:")
-	mustCheck(t, a, "binder-1", time.Minute, true)
-	mustCheck(t, b, "binder-1", time.Minute, false)
-	mustCheck(t, b, "binder-2", time.Minute, true)
-	mustCheck(t, a, "binder-2", time.Minute, false)
+	replaytest.Check(t, a, "binder-1", time.Minute, true)
+	replaytest.Check(t, b, "binder-1", time.Minute, false)
+	replaytest.Check(t, b, "binder-2", time.Minute, true)
+	replaytest.Check(t, a, "binder-2", time.Minute, false)
 }
 
 // TestConcurrentAcrossStores checks that of concurrent checks through two
@@ -110,7 +99,7 @@ func TestOneRoundTrip(t *testing.T) {
 
 	const checks = 10
 	for i := range checks {
-		mustCheck(t, s, "k", 1500*time.Microsecond+time.Minute, i == 0)
+		replaytest.Check(t, s, "k", 1500*time.Microsecond+time.Minute, i == 0)
 	}
 	hook.mu.Lock()
 	defer hook.mu.Unlock()
@@ -130,7 +119,7 @@ func TestOneRoundTrip(t *testing.T) {
 func TestServerStopped(t *testing.T) {
 	srv := redistest.Start(t)
 	s := newStore(t, srv, "stop:")
-	mustCheck(t, s, "before", time.Minute, true)
+	replaytest.Check(t, s, "before", time.Minute, true)
 	srv.Stop()
 	for _, key := range []string{"before", "after"} {
 		start := time.Now()
@@ -151,7 +140,7 @@ func TestServerStopped(t *testing.T) {
 func TestServerHung(t *testing.T) {
 	srv := redistest.Start(t)
 	s := newStore(t, srv, "hung:")
-	mustCheck(t, s, "warm", time.Minute, true) // open a pooled connection
+	replaytest.Check(t, s, "warm", time.Minute, true) // open a pooled connection
 	srv.Pause(t)
 	start := time.Now()
 	fresh, err := s.CheckAndStore(t.Context(), []byte("k"), time.Minute)
@@ -183,18 +172,18 @@ func TestUnreachable(t *testing.T) {
 func TestPrefixIsolation(t *testing.T) {
 	srv := redistest.Start(t)
 	a, b := newStore(t, srv, "tenant-a:"), newStore(t, srv, "tenant-b:")
-	mustCheck(t, a, "binder", time.Minute, true)
-	mustCheck(t, b, "binder", time.Minute, true)
-	mustCheck(t, a, "binder", time.Minute, false)
-	mustCheck(t, b, "binder", time.Minute, false)
-	mustCheck(t, newStore(t, srv, "tenant-a:"), "binder", time.Minute, false)
+	replaytest.Check(t, a, "binder", time.Minute, true)
+	replaytest.Check(t, b, "binder", time.Minute, true)
+	replaytest.Check(t, a, "binder", time.Minute, false)
+	replaytest.Check(t, b, "binder", time.Minute, false)
+	replaytest.Check(t, newStore(t, srv, "tenant-a:"), "binder", time.Minute, false)
 }
 
 func TestDefaultPrefix(t *testing.T) {
 	srv := redistest.Start(t)
 	client := srv.NewClient(t)
 	s := mustNew(t, client, redisreplay.Options{})
-	mustCheck(t, s, "k", time.Minute, true)
+	replaytest.Check(t, s, "k", time.Minute, true)
 	n, err := client.Exists(t.Context(), redisKey(redisreplay.DefaultPrefix, "k")).Result()
 	if err != nil || n != 1 {
 		t.Errorf("key under DefaultPrefix: exists = %d, %v; want 1", n, err)

@@ -38,7 +38,7 @@ func checkNotReplicated(t *testing.T, s *redisreplay.Store, key string) {
 	if elapsed < replicaTimeout || elapsed > testTimeout+boundSlack {
 		t.Errorf("CheckAndStore took %v, want from ReplicaTimeout (%v) to about Timeout (%v)", elapsed, replicaTimeout, testTimeout)
 	}
-	mustCheck(t, s, key, time.Minute, false)
+	replaytest.Check(t, s, key, time.Minute, false)
 }
 
 // TestMinReplicas checks that with MinReplicas a fresh record is on the
@@ -51,12 +51,12 @@ func TestMinReplicas(t *testing.T) {
 	rc := replica.NewClient(t)
 	for i := range 20 {
 		key := fmt.Sprint("binder-", i)
-		mustCheck(t, s, key, time.Minute, true)
+		replaytest.Check(t, s, key, time.Minute, true)
 		// WAIT returned 1: the replica has the record now, not eventually.
 		if n, err := rc.Exists(t.Context(), redisKey("wait:", key)).Result(); err != nil || n != 1 {
 			t.Fatalf("record %d on the replica right after a fresh check: exists = %d, %v; want 1", i, n, err)
 		}
-		mustCheck(t, s, key, time.Minute, false)
+		replaytest.Check(t, s, key, time.Minute, false)
 	}
 	t.Run("MoreThanReplicas", func(t *testing.T) {
 		checkNotReplicated(t, mustNew(t, master.NewClient(t), replicatedOpts("wait2:", 2)), "k")
@@ -115,7 +115,7 @@ func TestMinReplicasCluster(t *testing.T) {
 	keys := make([]string, 64)
 	for i := range keys {
 		keys[i] = fmt.Sprint("binder-", i)
-		mustCheck(t, s, keys[i], time.Minute, true) // spread over the masters
+		replaytest.Check(t, s, keys[i], time.Minute, true) // spread over the masters
 	}
 	hung := c.ReplicaFor(t, redisKey(redisreplay.DefaultPrefix, "a"))
 	master := c.MasterFor(t, redisKey(redisreplay.DefaultPrefix, "a"))
@@ -128,7 +128,7 @@ func TestMinReplicasCluster(t *testing.T) {
 	hung.Pause(t)
 	defer hung.Resume(t)
 	checkNotReplicated(t, s, "a")
-	mustCheck(t, s, other, time.Minute, true)
+	replaytest.Check(t, s, other, time.Minute, true)
 }
 
 // BenchmarkCheckAndStore measures replay checks from two Stores (two

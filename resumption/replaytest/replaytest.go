@@ -90,7 +90,14 @@ func (h *harness) wait(d time.Duration) {
 
 func (h *harness) check(t *testing.T, key string, ttl time.Duration, want bool) {
 	t.Helper()
-	fresh, err := h.s.CheckAndStore(t.Context(), []byte(key), ttl)
+	Check(t, h.s, key, ttl, want)
+}
+
+// Check calls s.CheckAndStore(key, ttl) and fails the test on an error or
+// an answer other than want.
+func Check(t *testing.T, s resumption.ReplayStore, key string, ttl time.Duration, want bool) {
+	t.Helper()
+	fresh, err := s.CheckAndStore(t.Context(), []byte(key), ttl)
 	if err != nil {
 		t.Fatalf("CheckAndStore(%q, %v): %v", key, ttl, err)
 	}
