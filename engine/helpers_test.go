@@ -2,14 +2,14 @@ package engine
 
 import (
 	"bufio"
-	"github.com/tlsticket/tlsticket/internal/fakeclock"
-	"github.com/tlsticket/tlsticket/internal/testkit"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tlsticket/tlsticket/format"
+	"github.com/tlsticket/tlsticket/internal/fakeclock"
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/status"
 )

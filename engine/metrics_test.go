@@ -1,16 +1,15 @@
 package engine
 
 import (
-	"time"
-
 	"bytes"
 	"encoding/hex"
-	"github.com/tlsticket/tlsticket/internal/testkit"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tlsticket/tlsticket/format"
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/resumption"
 	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/status"

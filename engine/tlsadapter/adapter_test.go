@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"github.com/tlsticket/tlsticket/internal/testkit"
 	"io"
 	"net"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/format"
 	"github.com/tlsticket/tlsticket/internal/selfsigned"
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/status"
 )

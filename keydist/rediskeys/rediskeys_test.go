@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/tlsticket/tlsticket/internal/fakeclock"
-	"github.com/tlsticket/tlsticket/internal/testkit"
 	"io"
 	"log/slog"
 	"strings"
@@ -16,7 +14,9 @@ import (
 
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/format"
+	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"github.com/tlsticket/tlsticket/internal/redistest"
+	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/keydist"
 	"github.com/tlsticket/tlsticket/keydist/rediskeys"
 	"github.com/tlsticket/tlsticket/keyfile"
