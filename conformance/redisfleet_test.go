@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,8 +45,12 @@ const (
 	// MinReplicas and no replica left, each check waits ReplicaTimeout.
 	replayWorkers = 64
 	// failoverReplicaTimeout is the stores' ReplicaTimeout: far above an
-	// acknowledgement on loopback, even on a loaded machine.
-	failoverReplicaTimeout = 50 * time.Millisecond
+	// acknowledgement on loopback, even on a machine loaded by the whole
+	// test suite under -race.
+	failoverReplicaTimeout = 200 * time.Millisecond
+	// acceptTimeout bounds the wait for the first accepted 0-RTT before
+	// the kill.
+	acceptTimeout = 10 * time.Second
 	// failoverPoolSize is the clients' pool: with no replica left, each
 	// check holds a connection for ReplicaTimeout, and the replay workers
 	// must not queue for connections behind each other.
@@ -94,6 +99,14 @@ func newFailoverFleet(t *testing.T, name string, newStore newStoreFunc, minRepli
 		return s
 	}, nil, clock, clock)
 	return ff
+}
+
+// accepted returns the number of 0-RTT ClientHellos accepted before the
+// kill so far.
+func (ff *failoverFleet) accepted() int {
+	ff.mu.Lock()
+	defer ff.mu.Unlock()
+	return len(ff.beforeKill)
 }
 
 // flow sends fresh 0-RTT ClientHellos through both engines until stop is
@@ -227,6 +240,13 @@ func testFailover(t *testing.T, top failoverTopology) {
 		wg.Go(func() { ff.flow(t, &killed, stop) })
 	}
 	time.Sleep(*fleetFlow) // ClientHellos flowing
+	// On a loaded machine the first acknowledgements can take a while:
+	// kill only once every fleet has accepted some 0-RTT.
+	for deadline := time.Now().Add(acceptTimeout); ; time.Sleep(10 * time.Millisecond) {
+		if !slices.ContainsFunc(fleets, func(ff *failoverFleet) bool { return ff.accepted() == 0 }) || time.Now().After(deadline) {
+			break
+		}
+	}
 	wait := top.kill()
 	killed.Store(true)
 	promotion := wait()
