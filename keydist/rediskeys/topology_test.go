@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,4 +187,34 @@ func TestSentinelFailover(t *testing.T) {
 	// rolled-back Redis accepts; the member catches up.
 	f.publishRetry(t, 3, a)
 	t.Logf("epoch 3 installed %v after it was stored", f.waitEpoch(t, 3, 5*time.Second))
+}
+
+// TestMissedNotificationsCatchUp: a member that gets no notification (here
+// its Redis user may not subscribe at all, as a member whose subscription
+// is down through a failover gets none) still installs each bundle, by
+// polling.
+func TestMissedNotificationsCatchUp(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := srv.NewClient(t)
+	if err := admin.Do(t.Context(), "ACL", "SETUSER", "nosub", "on", "nopass", "~*", "resetchannels", "+@all").Err(); err != nil {
+		t.Fatal(err)
+	}
+	member := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "nosub", Password: "x", MaxRetries: -1})
+	t.Cleanup(func() { member.Close() })
+	ps := member.Subscribe(t.Context(), "probe")
+	if _, err := ps.Receive(t.Context()); err == nil || !strings.Contains(err.Error(), "NOPERM") {
+		t.Fatalf("the member's user can subscribe (%v): the test would not isolate polling", err)
+	}
+	ps.Close()
+
+	start := time.Now()
+	f := newFleetOn(t, 1, start, func() redis.UniversalClient { return srv.NewClient(t) })
+	const poll = 300 * time.Millisecond
+	f.run(t, f.nodes[0], member, poll)
+	a := activeEntry(t, start)
+	for epoch := uint64(1); epoch <= 2; epoch++ {
+		f.publish(t, epoch, a)
+		took := f.waitEpoch(t, epoch, 10*poll)
+		t.Logf("epoch %d installed by polling %v after it was stored", epoch, took)
+	}
 }
