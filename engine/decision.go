@@ -207,8 +207,10 @@ type Decision struct {
 	Tickets int
 	// Alert is the alert to send when the handshake aborts; zero otherwise.
 	Alert Alert
-
-	age time.Duration // the ticket's age when it resumed, for the metrics
+	// TicketAge is how long ago the session's ticket was issued, by the
+	// engine's clock, when Resumed (the ticket age histogram of the
+	// metrics counts it).
+	TicketAge time.Duration
 }
 
 // examine computes the status of ticket, calls the decrypt callback, applies
@@ -231,7 +233,7 @@ func (e *Engine) examine(c *ConnInfo, ticket []byte) (Decision, error) {
 	if o.Resumed() {
 		d.Resumed, d.Session = true, session
 		var err error
-		d.age, err = e.check(c, session)
+		d.TicketAge, err = e.check(c, session)
 		switch {
 		case errors.Is(err, ErrEMSDowngrade):
 			return e.abort(d, AlertHandshakeFailure, err)
@@ -245,12 +247,12 @@ func (e *Engine) examine(c *ConnInfo, ticket []byte) (Decision, error) {
 // fallBack turns a use outcome into a full handshake that sends new
 // tickets, because of the failed check err.
 func (e *Engine) fallBack(d *Decision, err error) {
-	d.Resumed, d.Session, d.Fallback = false, nil, err
+	d.Resumed, d.Session, d.Fallback, d.TicketAge = false, nil, err, 0
 	d.Tickets = e.ticketsFor(d.Version, status.OutcomeIgnoreRenew, true)
 }
 
 func (e *Engine) abort(d Decision, a Alert, err error) (Decision, error) {
-	d.Alert, d.Tickets, d.Resumed, d.Session = a, 0, false, nil
+	d.Alert, d.Tickets, d.Resumed, d.Session, d.TicketAge = a, 0, false, nil, 0
 	d.Outcome = status.OutcomeAbort
 	return d, &AbortError{Alert: a, Status: d.Status, Return: d.Return, Callback: d.Callback, Err: err}
 }

@@ -116,7 +116,7 @@ func (e *Engine) record(d *Decision, err error) {
 	}
 	if d.Resumed {
 		m.resumed[v].Add(1)
-		age := max(d.age, 0)
+		age := max(d.TicketAge, 0)
 		i := 0
 		for i < numAgeBuckets && age > AgeBuckets[i] {
 			i++
