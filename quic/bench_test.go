@@ -2,10 +2,7 @@ package quic_test
 
 import (
 	"context"
-	"os/exec"
 	"testing"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/tlsticket/tlsticket/internal/redistest"
 	"github.com/tlsticket/tlsticket/quic/internal/loopback"
@@ -25,18 +22,8 @@ func BenchmarkHandshake(b *testing.B) {
 	b.Run("resume1RTT", func(b *testing.B) { benchHandshake(b, false, testStore(), true) })
 	b.Run("resume0RTT/memory", func(b *testing.B) { benchHandshake(b, true, testStore(), true) })
 	b.Run("resume0RTT/redis", func(b *testing.B) {
-		bin, err := exec.LookPath("redis-server")
-		if err != nil {
-			b.Skip("redis-server not installed")
-		}
-		srv, err := redistest.Launch(bin, b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(srv.Stop)
-		client := redis.NewClient(&redis.Options{Addr: srv.Addr})
-		b.Cleanup(func() { client.Close() })
-		store, err := redisreplay.New(context.Background(), client, redisreplay.Options{})
+		srv := redistest.Start(b) // fails under CI=true without redis-server, like the tests
+		store, err := redisreplay.New(context.Background(), srv.NewClient(b), redisreplay.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
