@@ -21,7 +21,7 @@ func TestAdversarialConfusion(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d, err := tt.run(t, newAdv(t, nil))
-			if err != nil || d.Resumed || d.Session != nil || !errors.Is(d.Fallback, tt.want) {
+			if err != nil || d.Resumed || d.Session.Version != 0 || !errors.Is(d.Fallback, tt.want) {
 				t.Fatalf("resumed %v, fallback %v, error %v; want a full handshake for %v", d.Resumed, d.Fallback, err, tt.want)
 			}
 			if !d.Status.Opened() {

@@ -217,7 +217,7 @@ func TestGoClient(t *testing.T) {
 			}
 			c.DecryptTicket = func(ti engine.TicketInfo) status.Return {
 				s, st := ti.Session, ti.Status
-				if s != nil {
+				if st.Opened() {
 					appData = append(appData, string(s.AppData))
 				}
 				return status.Default(st)

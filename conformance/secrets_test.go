@@ -119,7 +119,7 @@ func hygieneValues(t *testing.T, a *adv, e *engine.Engine, sec *secrets, rms *re
 	if err != nil || !d.Resumed {
 		t.Fatalf("control: resumed %v, error %v", d.Resumed, err)
 	}
-	values = append(values, s12, *s12, iss, d, *d.Session)
+	values = append(values, s12, *s12, iss, d, d.Session, &d.Session)
 	ti, err := e.NewTicketIssuer(rms, &format.State{Version: format.VersionTLS13, CipherSuite: advSuite, ServerName: advSNI, ALPN: advALPN})
 	if err != nil {
 		t.Fatal(err)

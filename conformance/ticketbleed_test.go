@@ -31,7 +31,7 @@ func checkNoBleed(t *testing.T, in, id []byte, d engine.Decision, err error) {
 		t.Fatalf("input %x: KeyName %x is not bytes of the input", id, d.KeyName)
 	}
 	out := [][]byte{d.KeyName}
-	if s := d.Session; s != nil {
+	if s := d.Session; s.Version != 0 {
 		out = append(out, s.Secret, s.Binding, s.AppData, s.Embedded)
 		out = append(out, s.PeerCertificates...)
 	}

@@ -121,3 +121,52 @@ func BenchmarkBareAESGCM(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkOpenFloor measures what every Open must do before its own
+// logic, one stage more in each sub-benchmark, on the ticket that
+// BenchmarkOpen opens: the seal layer's OpenKey into a reused buffer (the
+// AEAD, the header and the key lookup); the same into a fresh buffer, the
+// one allocation Open keeps; one read of the engine's clock; and the parse
+// of the session state. BenchmarkOpen minus the last is the cost of the
+// decision, the checks and the counters. docs/performance.md reads it.
+func BenchmarkOpenFloor(b *testing.B) {
+	e := benchEngine(b)
+	iss, err := e.Issue(benchSession(b, e, format.VersionTLS13), nonceFor(format.VersionTLS13, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ticket := iss.Ticket
+	var pt []byte
+	var st format.State
+	open := func(dst []byte) {
+		if pt, _, err = e.keys.OpenKey(dst, ticket, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	fresh := func() []byte { return make([]byte, seal.KeyNameSize, seal.KeyNameSize+len(ticket))[seal.KeyNameSize:] }
+	stages := []struct {
+		name string
+		op   func()
+	}{
+		{"OpenKey", func() { open(pt[:0]) }},
+		{"+alloc", func() { open(fresh()) }},
+		{"+clock", func() { open(fresh()); _ = e.now() }},
+		{"+parse", func() {
+			open(fresh())
+			_ = e.now()
+			if err := format.ParseStateInto(&st, pt); err != nil {
+				b.Fatal(err)
+			}
+		}},
+	}
+	pt = make([]byte, 0, len(ticket))
+	for _, s := range stages {
+		b.Run(s.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(benchStateSize)
+			for b.Loop() {
+				s.op()
+			}
+		})
+	}
+}

@@ -197,9 +197,10 @@ type Decision struct {
 	Fallback error
 	// Resumed reports whether the session in Session is to be resumed.
 	Resumed bool
-	// Session is the opened session state when Resumed; otherwise nil.
-	// Warning: it holds the session's secret.
-	Session *format.State
+	// Session is the opened session state when Resumed; otherwise the
+	// zero State. Its byte fields share one buffer with KeyName, which
+	// nothing else holds. Warning: it holds the session's secret.
+	Session format.State
 	// KeyName is the key name read from the ticket's header, if any.
 	KeyName []byte
 	// Tickets is the number of NewSessionTicket messages to send on this
@@ -218,11 +219,10 @@ type Decision struct {
 // The ticket is not empty, or is an empty TLS 1.2 SessionTicket.
 func (e *Engine) examine(c *ConnInfo, ticket []byte) (Decision, error) {
 	d := Decision{Version: c.Version, Offered: true, Callback: true}
-	var session *format.State
-	d.Status, session, d.KeyName = e.status(c.Version, ticket)
+	d.Status, d.KeyName = e.status(c.Version, ticket, &d.Session)
 	d.Return = status.Default(d.Status)
 	if e.decCB != nil {
-		d.Return = e.decCB(TicketInfo{Status: d.Status, Session: session, KeyName: d.KeyName, Conn: *c})
+		d.Return = e.decCB(TicketInfo{Status: d.Status, Session: d.Session, KeyName: d.KeyName, Conn: *c})
 	}
 	o, err := status.Decide(d.Status, d.Return)
 	d.Outcome = o
@@ -230,16 +230,17 @@ func (e *Engine) examine(c *ConnInfo, ticket []byte) (Decision, error) {
 		return e.abort(d, AlertInternalError, err)
 	}
 	d.Tickets = e.ticketsFor(d.Version, o, true)
-	if o.Resumed() {
-		d.Resumed, d.Session = true, session
-		var err error
-		d.TicketAge, err = e.check(c, session)
-		switch {
-		case errors.Is(err, ErrEMSDowngrade):
-			return e.abort(d, AlertHandshakeFailure, err)
-		case err != nil:
-			e.fallBack(&d, err)
-		}
+	if !o.Resumed() {
+		d.Session = format.State{}
+		return d, nil
+	}
+	d.Resumed = true
+	d.TicketAge, err = e.check(c, &d.Session)
+	switch {
+	case errors.Is(err, ErrEMSDowngrade):
+		return e.abort(d, AlertHandshakeFailure, err)
+	case err != nil:
+		e.fallBack(&d, err)
 	}
 	return d, nil
 }
@@ -247,32 +248,19 @@ func (e *Engine) examine(c *ConnInfo, ticket []byte) (Decision, error) {
 // fallBack turns a use outcome into a full handshake that sends new
 // tickets, because of the failed check err.
 func (e *Engine) fallBack(d *Decision, err error) {
-	d.Resumed, d.Session, d.Fallback, d.TicketAge = false, nil, err, 0
+	d.Resumed, d.Session, d.Fallback, d.TicketAge = false, format.State{}, err, 0
 	d.Tickets = e.ticketsFor(d.Version, status.OutcomeIgnoreRenew, true)
 }
 
 func (e *Engine) abort(d Decision, a Alert, err error) (Decision, error) {
-	d.Alert, d.Tickets, d.Resumed, d.Session, d.TicketAge = a, 0, false, nil, 0
+	d.Alert, d.Tickets, d.Resumed, d.Session, d.TicketAge = a, 0, false, format.State{}, 0
 	d.Outcome = status.OutcomeAbort
 	return d, &AbortError{Alert: a, Status: d.Status, Return: d.Return, Callback: d.Callback, Err: err}
 }
 
-// inlinePlaintext is the largest plaintext opened into the one allocation
-// of an [opened]; larger ones (client certificate chains) take a second.
-const inlinePlaintext = 512
-
-// opened is the one allocation of opening a ticket: the session, the key
-// name and the plaintext that the session's fields alias. Nothing writes to
-// pt after the session is parsed from it.
-type opened struct {
-	state format.State
-	name  [seal.KeyNameSize]byte
-	pt    [inlinePlaintext]byte
-}
-
-// status opens ticket and returns its status (the first column of
-// docs/decisions.md), the session when it opened, and the key name from its
-// header when the header could be read.
+// status opens ticket into st and returns its status (the first column of
+// docs/decisions.md) and the key name from its header when the header could
+// be read. st is set only when the ticket opened.
 //
 //   - empty (a TLS 1.2 SessionTicket extension with no ticket): Empty;
 //   - malformed, unknown key, failed authentication, or a plaintext that is
@@ -282,47 +270,49 @@ type opened struct {
 //     SuccessRenew;
 //   - opened by the key that seals: Success for TLS 1.2; for TLS 1.3 as
 //     Config.RenewTLS13 says (SuccessRenew by default, as OpenSSL does).
-func (e *Engine) status(version uint16, ticket []byte) (status.Status, *format.State, []byte) {
+//
+// Opening allocates once: one buffer, free of pointers so the garbage
+// collector never scans it, holds the key name and then the plaintext that
+// the session's byte fields alias. (A client certificate chain takes a
+// second allocation, its slice of certificates.)
+func (e *Engine) status(version uint16, ticket []byte, st *format.State) (status.Status, []byte) {
 	if len(ticket) == 0 {
-		return status.Empty, nil, nil
+		return status.Empty, nil
 	}
-	o := new(opened)
-	dst := o.pt[:0]
-	if max := len(ticket); max > inlinePlaintext {
-		dst = make([]byte, 0, max)
-	}
-	pt, keyInfo, err := e.keys.OpenKey(dst, ticket, nil)
+	// The plaintext is shorter than the ticket.
+	buf := make([]byte, seal.KeyNameSize, seal.KeyNameSize+len(ticket))
+	pt, keyInfo, err := e.keys.OpenKey(buf[seal.KeyNameSize:], ticket, nil)
 	var keyName []byte
 	if err == nil || !errors.Is(err, seal.ErrMalformed) {
-		copy(o.name[:], keyInfo.Name[:])
-		keyName = o.name[:]
+		keyName = buf[:copy(buf, keyInfo.Name[:]):seal.KeyNameSize]
 	}
 	if err != nil {
-		if s, name, ok := e.openLegacy(ticket); ok {
-			return status.SuccessRenew, s, name
+		if name, ok := e.openLegacy(ticket, st); ok {
+			return status.SuccessRenew, name
 		}
-		return status.NoDecrypt, nil, keyName
+		return status.NoDecrypt, keyName
 	}
-	if err := format.ParseStateInto(&o.state, pt); err != nil {
-		return status.NoDecrypt, nil, keyName
+	if err := format.ParseStateInto(st, pt); err != nil {
+		return status.NoDecrypt, keyName
 	}
 	if e.renews(version, keyInfo.Primary) {
-		return status.SuccessRenew, &o.state, keyName
+		return status.SuccessRenew, keyName
 	}
-	return status.Success, &o.state, keyName
+	return status.Success, keyName
 }
 
-// openLegacy opens ticket with Config.LegacyTickets, if set.
-func (e *Engine) openLegacy(ticket []byte) (*format.State, []byte, bool) {
+// openLegacy opens ticket into st with Config.LegacyTickets, if set.
+func (e *Engine) openLegacy(ticket []byte, st *format.State) ([]byte, bool) {
 	if e.legacyTickets == nil {
-		return nil, nil, false
+		return nil, false
 	}
 	s, name, err := e.legacyTickets.OpenTicket(ticket)
 	if err != nil || s == nil {
-		return nil, nil, false
+		return nil, false
 	}
-	s.Binding = bytes.Clone(e.binding)
-	return s, name, true
+	*st = *s
+	st.Binding = bytes.Clone(e.binding)
+	return name, true
 }
 
 // check runs the checks OpenSSL runs after the decrypt callback on a session

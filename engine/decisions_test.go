@@ -68,7 +68,7 @@ func testDecisionRow(t *testing.T, row docRow, withCallback bool) {
 		cfg.DecryptTicket = func(ti TicketInfo) status.Return {
 			s, st := ti.Session, ti.Status
 			calls++
-			sawSession = s != nil
+			sawSession = s.Version != 0
 			if st != row.status {
 				t.Errorf("callback saw status %v, want %v", st, row.status)
 			}
@@ -85,8 +85,8 @@ func testDecisionRow(t *testing.T, row docRow, withCallback bool) {
 	if got := d.Outcome.String(); got != row.outcome {
 		t.Errorf("outcome %q, want %q", got, row.outcome)
 	}
-	if d.Resumed != row.resumed || (d.Session != nil) != row.resumed {
-		t.Errorf("resumed %v (session %v), want %v", d.Resumed, d.Session != nil, row.resumed)
+	if d.Resumed != row.resumed || (d.Session.Version != 0) != row.resumed {
+		t.Errorf("resumed %v (session %v), want %v", d.Resumed, d.Session.Version != 0, row.resumed)
 	}
 	if want := row.wantTickets(e); d.Tickets != want {
 		t.Errorf("tickets %d, want %d", d.Tickets, want)

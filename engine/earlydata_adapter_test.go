@@ -39,7 +39,7 @@ func newApproveFixture(t *testing.T, store func(*fakeClock) resumption.ReplaySto
 	if err != nil || !d.Resumed {
 		t.Fatalf("resumed %v, err %v", d.Resumed, err)
 	}
-	f.ticket, f.session = iss.Ticket, d.Session
+	f.ticket, f.session = iss.Ticket, &d.Session
 	return f
 }
 

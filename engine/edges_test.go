@@ -49,7 +49,7 @@ func TestSessionAge(t *testing.T) {
 				if !d.Session.AuthenticatedAt.Equal(start) {
 					t.Fatalf("renewal %d: AuthenticatedAt %v, want %v", i, d.Session.AuthenticatedAt, start)
 				}
-				s := *d.Session
+				s := d.Session
 				iss, err = e.Issue(&s, nonceFor(v, i))
 				if errors.Is(err, ErrSessionTooOld) {
 					break

@@ -99,9 +99,10 @@ type TicketInfo struct {
 	// Status is the ticket's status.
 	Status status.Status
 	// Session is the opened session for status.Success and
-	// status.SuccessRenew, nil otherwise. It must not be retained unless
-	// the decision resumes it. Warning: it holds the session's secret.
-	Session *format.State
+	// status.SuccessRenew ([status.Status.Opened]), the zero State
+	// otherwise. Its byte fields must not be retained unless the decision
+	// resumes it. Warning: it holds the session's secret.
+	Session format.State
 	// KeyName is the key name read from the ticket's header, or nil if
 	// the header could not be read.
 	KeyName []byte
@@ -188,7 +189,8 @@ type Config struct {
 	// issued ticket. Records carry no secret: no session, no key bytes.
 	Logger *slog.Logger
 
-	// Time returns the current time. Nil means time.Now.
+	// Time returns the current time. Nil means the wall clock, as time.Now
+	// reads it without the monotonic reading (no use for ticket times).
 	Time func() time.Time
 
 	// Rand is the source of ticket_age_add values. Nil means a
@@ -279,7 +281,7 @@ func New(cfg *Config) (*Engine, error) {
 		e.numTickets = 0
 	}
 	if e.now == nil {
-		e.now = time.Now
+		e.now = wallClock
 	}
 	return e, nil
 }

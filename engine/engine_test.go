@@ -247,7 +247,7 @@ func TestAppDataRoundTrip(t *testing.T) {
 				},
 				DecryptTicket: func(ti TicketInfo) status.Return {
 					s, st := ti.Session, ti.Status
-					if s != nil {
+					if st.Opened() {
 						got = bytes.Clone(s.AppData)
 					}
 					return status.Default(st)
@@ -458,7 +458,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x"} {
-		out := fmt.Sprintf(verb, d) + fmt.Sprintf(verb, d.Session) + fmt.Sprintf(verb, *d.Session)
+		out := fmt.Sprintf(verb, d) + fmt.Sprintf(verb, &d.Session) + fmt.Sprintf(verb, d.Session)
 		if strings.Contains(out, string(secret)) || strings.Contains(out, fmt.Sprintf("%x", secret)) {
 			t.Errorf("%s prints the session secret", verb)
 		}

@@ -28,7 +28,7 @@ func Example() {
 		},
 		// dec_cb: see every presented ticket, and decide.
 		DecryptTicket: func(t engine.TicketInfo) status.Return {
-			if t.Session != nil {
+			if t.Status.Opened() {
 				fmt.Printf("dec_cb: %v, app data %q\n", t.Status, t.Session.AppData)
 			}
 			return status.Default(t.Status)

@@ -132,7 +132,7 @@ func (e *Engine) lifetimeFor(s *format.State, now time.Time) (uint32, error) {
 	if s.Version == format.VersionTLS13 {
 		d = min(d, format.MaxTicketLifetime)
 	}
-	left := s.AuthenticatedAt.Add(e.maxAge).Sub(now)
+	left := e.maxAge - max(now.Sub(s.AuthenticatedAt), 0)
 	if left < time.Second {
 		return 0, ErrSessionTooOld
 	}

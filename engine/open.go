@@ -41,7 +41,7 @@ func (e *Engine) open(c *ConnInfo, offered bool, ticket []byte) (Decision, error
 	}
 	d, err := e.examine(c, ticket)
 	if err == nil && d.Resumed {
-		if ferr := e.useOnce(context.Background(), ticket, d.Session); ferr != nil {
+		if ferr := e.useOnce(context.Background(), ticket, &d.Session); ferr != nil {
 			e.fallBack(&d, ferr)
 		}
 	}

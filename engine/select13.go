@@ -156,7 +156,7 @@ func (e *Engine) walk(ctx context.Context, ch *ClientHelloTLS13, exts *format.Cl
 			renew = renew || d.Tickets > 0
 			continue
 		}
-		session := d.Session
+		session := &sel.Session
 		psk, err := resumption.NewPSK(h, session.Secret)
 		if err != nil {
 			// A session without a PSK of this hash's length (its secret
@@ -183,7 +183,7 @@ func (e *Engine) walk(ctx context.Context, ch *ClientHelloTLS13, exts *format.Cl
 		}
 		return sel.withTickets(e, d.Tickets, true), nil
 	}
-	sel.Resumed, sel.Session = false, nil
+	sel.Resumed, sel.Session = false, format.State{}
 	n := 0
 	if renew {
 		n = e.numTickets

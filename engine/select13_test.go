@@ -155,11 +155,11 @@ func TestSelectionWalk(t *testing.T) {
 						s, st := ti.Session, ti.Status
 						f.calls = append(f.calls, st)
 						switch {
-						case s != nil && string(s.AppData) == string(ignore):
+						case st.Opened() && string(s.AppData) == string(ignore):
 							return status.Ignore
-						case s != nil && string(s.AppData) == string(abort):
+						case st.Opened() && string(s.AppData) == string(abort):
 							return status.Abort
-						case s == nil && st == status.NoDecrypt && len(f.calls) == 1 && tt.kinds[0] == useOnBad:
+						case s.Version == 0 && st == status.NoDecrypt && len(f.calls) == 1 && tt.kinds[0] == useOnBad:
 							return status.Use
 						}
 						return status.Default(st)

@@ -97,7 +97,7 @@ func (f *fixture) checkOpen(t *testing.T, v uint16, c *engine.ConnInfo, offered 
 		if !errors.As(err, &ae) || !errors.Is(err, engine.ErrEmptyIdentity) || ae.Alert != d.Alert || d.Alert != engine.AlertDecodeError {
 			t.Fatalf("%#x empty identity: error %v, alert %v; want ErrEmptyIdentity with decode_error", v, err, d.Alert)
 		}
-		if d.Resumed || d.Session != nil || len(f.calls) != 0 {
+		if d.Resumed || hasSession(d.Session) || len(f.calls) != 0 {
 			t.Fatalf("%#x empty identity: resumed %v, session %v, %d callbacks", v, d.Resumed, d.Session, len(f.calls))
 		}
 		return
@@ -106,7 +106,7 @@ func (f *fixture) checkOpen(t *testing.T, v uint16, c *engine.ConnInfo, offered 
 		t.Fatalf("%#x ticket %x: alert %v without an error", v, ticket, d.Alert)
 	}
 	if !offered {
-		if d.Callback || len(f.calls) != 0 || d.Resumed || d.Session != nil {
+		if d.Callback || len(f.calls) != 0 || d.Resumed || hasSession(d.Session) {
 			t.Fatalf("%#x no ticket offered: %+v with %d callbacks", v, d, len(f.calls))
 		}
 		return
@@ -114,8 +114,8 @@ func (f *fixture) checkOpen(t *testing.T, v uint16, c *engine.ConnInfo, offered 
 	if !d.Callback || len(f.calls) != 1 {
 		t.Fatalf("%#x ticket %x: Callback %v with %d callbacks, want 1", v, ticket, d.Callback, len(f.calls))
 	}
-	if cl := f.calls[0]; cl.status != d.Status || !bytes.Equal(cl.keyName, d.KeyName) || (cl.session != nil) != d.Status.Opened() {
-		t.Fatalf("%#x ticket %x: callback saw (%v, %x, session %v), decision (%v, %x)", v, ticket, cl.status, cl.keyName, cl.session != nil, d.Status, d.KeyName)
+	if cl := f.calls[0]; cl.status != d.Status || !bytes.Equal(cl.keyName, d.KeyName) || hasSession(cl.session) != d.Status.Opened() {
+		t.Fatalf("%#x ticket %x: callback saw (%v, %x, session %v), decision (%v, %x)", v, ticket, cl.status, cl.keyName, hasSession(cl.session), d.Status, d.KeyName)
 	}
 	if d.KeyName != nil && (len(ticket) < seal.HeaderSize || !bytes.Equal(d.KeyName, ticket[2:seal.HeaderSize])) {
 		t.Fatalf("%#x ticket %x: KeyName %x is not the ticket's key_name", v, ticket, d.KeyName)
@@ -138,12 +138,12 @@ func (f *fixture) checkOpen(t *testing.T, v uint16, c *engine.ConnInfo, offered 
 		t.Fatalf("%#x ticket %x, conn %+v: resumed %v (fallback %v), want %v", v, ticket, c, d.Resumed, d.Fallback, wantResumed)
 	}
 	if !d.Resumed {
-		if d.Session != nil || (d.Status.Opened() && d.Fallback == nil) {
+		if hasSession(d.Session) || (d.Status.Opened() && d.Fallback == nil) {
 			t.Fatalf("%#x ticket %x: not resumed, session %v, fallback %v", v, ticket, d.Session, d.Fallback)
 		}
 		return
 	}
-	if diff := cmp.Diff(in.want, *d.Session, stateCmp); diff != "" {
+	if diff := cmp.Diff(in.want, d.Session, stateCmp); diff != "" {
 		t.Fatalf("%#x ticket %s: session differs from the sealed state (-want +got):\n%s", v, in.name, diff)
 	}
 }
@@ -260,7 +260,7 @@ func (f *fixture) checkSealOpen(t *testing.T, cfg *engine.Config, s *format.Stat
 	if !d.Resumed {
 		return
 	}
-	if diff := cmp.Diff(opened(*s), *d.Session, stateCmp); diff != "" {
+	if diff := cmp.Diff(opened(*s), d.Session, stateCmp); diff != "" {
 		t.Fatalf("Open returned another state (-sealed +opened):\n%s", diff)
 	}
 }
@@ -376,7 +376,7 @@ func (f *fixture) checkMutated(t *testing.T, in *issued, tk []byte) {
 			t.Fatalf("mutated %s %x: status %v, error %v; want NoDecrypt", in.name, tk, d.Status, err)
 		}
 	}
-	if d.Resumed || d.Session != nil {
+	if d.Resumed || hasSession(d.Session) {
 		t.Fatalf("mutated %s %x resumed", in.name, tk)
 	}
 	if v != format.VersionTLS13 || in.psk == nil || len(tk) == 0 || len(tk) > 60000 {
@@ -446,7 +446,7 @@ func (f *fixture) checkSelection(t *testing.T, ch *engine.ClientHelloTLS13, sel 
 		t.Fatalf("examined %d identities with %d callbacks (max %d)", sel.Examined, len(f.calls), engine.MaxPSKIdentities)
 	}
 	if !sel.Resumed {
-		if sel.Session != nil || sel.EarlySecret != nil || sel.EarlyData || sel.Identity != -1 {
+		if hasSession(sel.Session) || sel.EarlySecret != nil || sel.EarlyData || sel.Identity != -1 {
 			t.Fatalf("not resumed, but session %v, early secret %v, 0-RTT %v, identity %d", sel.Session, sel.EarlySecret, sel.EarlyData, sel.Identity)
 		}
 		return
@@ -474,7 +474,7 @@ func (f *fixture) checkSelection(t *testing.T, ch *engine.ClientHelloTLS13, sel 
 	if err := resumption.SetPSKBinders(want, only); err != nil || !hmac.Equal(want, ch.Message) {
 		t.Fatalf("resumed %s with binder %x, not the ticket PSK's (%v)", in.name, psks.Binders[i], err)
 	}
-	if diff := cmp.Diff(in.want, *sel.Session, stateCmp); diff != "" {
+	if diff := cmp.Diff(in.want, sel.Session, stateCmp); diff != "" {
 		t.Fatalf("resumed %s: session differs from the sealed state (-want +got):\n%s", in.name, diff)
 	}
 	if _, asked := exts.Lookup(format.ExtensionEarlyData); sel.EarlyData &&

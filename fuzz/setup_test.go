@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -40,7 +41,7 @@ func newRing(tb testing.TB, label string, primary *seal.Key, decryptOnly ...*sea
 
 // call is one call of the decrypt callback.
 type call struct {
-	session *format.State
+	session format.State
 	keyName []byte
 	status  status.Status
 }
@@ -433,3 +434,7 @@ func sortedVectors(tb testing.TB) [][]byte {
 func fuzzConn(v uint16) engine.ConnInfo {
 	return engine.ConnInfo{Version: v, ServerName: sni, ALPN: alpn}
 }
+
+// hasSession reports whether s is not the zero State: a Decision carries a
+// session only when it resumes one, and then nothing of it is zero.
+func hasSession(s format.State) bool { return !reflect.ValueOf(s).IsZero() }

@@ -138,7 +138,7 @@ func demoCallback(w io.Writer, keys *seal.Keyring, clock *demoClock, old13 []byt
 		},
 		DecryptTicket: func(ti engine.TicketInfo) status.Return {
 			s, keyName, st := ti.Session, ti.KeyName, ti.Status
-			if s != nil {
+			if st.Opened() {
 				fmt.Fprintf(w, "  dec_cb: status %v, key %x, app data %q\n", st, keyName, s.AppData)
 				if !strings.HasPrefix(string(s.AppData), "tenant=") {
 					return status.IgnoreRenew

@@ -160,7 +160,7 @@ func demoLiveAppData(w io.Writer) error {
 	gen := func(s *format.State) error { s.AppData = []byte("tenant=blue"); return nil }
 	cb := func(ti engine.TicketInfo) status.Return {
 		s, keyName, st := ti.Session, ti.KeyName, ti.Status
-		if s != nil {
+		if st.Opened() {
 			fmt.Fprintf(w, "  dec_cb: status %v, key %x, app data %q\n", st, keyName, s.AppData)
 		}
 		return status.Default(st)

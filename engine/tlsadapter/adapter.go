@@ -275,17 +275,17 @@ func (a *Adapter) Unwrap(identity []byte, cs tls.ConnectionState) (*tls.SessionS
 	if len(embedded) == 0 {
 		// A session from another stack (an OpenSSL ticket opened by
 		// engine.Config.LegacyTickets): give crypto/tls its own encoding of it.
-		embedded = goSessionState(d.Session)
+		embedded = goSessionState(&d.Session)
 	}
 	ss, err := tls.ParseSessionState(embedded)
 	if err != nil {
 		// A ticket we sealed ourselves with a state crypto/tls cannot read
 		// (another Go version's format): a full handshake, not an abort.
-		d.Resumed, d.Session, d.Fallback = false, nil, ErrForeignState
+		d.Resumed, d.Session, d.Fallback = false, format.State{}, ErrForeignState
 		return nil, d, nil
 	}
 	if ss.EarlyData {
-		err := a.approveEarlyData(identity, ss, d.Session)
+		err := a.approveEarlyData(identity, ss, &d.Session)
 		ss.EarlyData = err == nil // a rejected 0-RTT still resumes in 1-RTT
 		if a.OnEarlyData != nil {
 			a.OnEarlyData(cs, err)

@@ -265,7 +265,7 @@ func TestAppData(t *testing.T) {
 			}
 			c.DecryptTicket = func(ti engine.TicketInfo) status.Return {
 				s, st := ti.Session, ti.Status
-				if s != nil {
+				if st.Opened() {
 					got = bytes.Clone(s.AppData)
 				}
 				return status.Default(st)
