@@ -2,6 +2,7 @@ package seal
 
 import (
 	cryptorand "crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -29,6 +30,16 @@ type Ring struct {
 }
 
 var _ fmt.Formatter = Ring{}
+
+// Errors returned for a set of keys that cannot make a [Ring].
+var (
+	// ErrDuplicateKey means two keys of a ring share a key name: the same
+	// secret was given twice, or two secrets' names collide.
+	ErrDuplicateKey = errors.New("seal: duplicate key name")
+
+	// ErrNoPrimaryKey means a ring was asked for without a primary key.
+	ErrNoPrimaryKey = errors.New("seal: no primary key")
+)
 
 // NewRing returns a Ring whose primary key is primary and whose decrypt-only
 // keys are decryptOnly, newest first.

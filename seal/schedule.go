@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
-
-//go:generate go run golang.org/x/tools/cmd/stringer@v0.52.0 -type=Phase -linecomment
 
 // Phases are the times at which a key moves from one phase of its life to
 // the next. Each phase is a half-open interval: a key is announced in
@@ -48,6 +47,24 @@ const (
 	PhaseDecryptOnly                  // decrypt-only
 	PhaseRetired                      // retired
 )
+
+// phaseNames are the names of the phases, indexed by [Phase].
+var phaseNames = [...]string{
+	PhasePending:     "pending",
+	PhaseAnnounced:   "announced",
+	PhaseActive:      "active",
+	PhaseDecryptOnly: "decrypt-only",
+	PhaseRetired:     "retired",
+}
+
+// String returns the name of p, such as "decrypt-only", or "Phase(n)" for
+// an unknown value n.
+func (p Phase) String() string {
+	if p == 0 || int(p) >= len(phaseNames) {
+		return "Phase(" + strconv.Itoa(int(p)) + ")"
+	}
+	return phaseNames[p]
+}
 
 // At returns the phase of a key with phases p at time t.
 func (p Phases) At(t time.Time) Phase {

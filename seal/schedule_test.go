@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,8 +76,8 @@ func TestPhasesAt(t *testing.T) {
 	if got := q.At(hours(3)); got != PhaseRetired {
 		t.Errorf("At(decrypt-only = retire) = %v, want retired", got)
 	}
-	names := []string{"pending", "announced", "active", "decrypt-only", "retired", "Phase(0)", "Phase(6)"}
-	for i, p := range []Phase{PhasePending, PhaseAnnounced, PhaseActive, PhaseDecryptOnly, PhaseRetired, 0, 6} {
+	names := []string{"pending", "announced", "active", "decrypt-only", "retired", "Phase(0)", "Phase(6)", "Phase(255)"}
+	for i, p := range []Phase{PhasePending, PhaseAnnounced, PhaseActive, PhaseDecryptOnly, PhaseRetired, 0, 6, 255} {
 		if p.String() != names[i] {
 			t.Errorf("Phase(%d).String() = %q, want %q", p, p.String(), names[i])
 		}
@@ -236,7 +237,7 @@ func TestScheduleNextChange(t *testing.T) {
 		got = append(got, tm)
 	}
 	want := []time.Time{hours(0), hours(5), hours(6), hours(12), hours(18), hours(24)}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
+	if !slices.EqualFunc(got, want, time.Time.Equal) {
 		t.Errorf("NextChange sequence = %v, want %v", got, want)
 	}
 	if got := s.NextChange(hours(5).Add(-time.Nanosecond)); !got.Equal(hours(5)) {
