@@ -346,20 +346,21 @@ func (r *Ring) OpenKey(dst, ticket, additionalData []byte) ([]byte, Opened, erro
 // "seal.Ring{primary AES-256-GCM 0123abcd…, decrypt-only [AES-128-GCM 89abcdef…]}".
 // It never contains key bytes.
 func (r Ring) String() string {
-	var b strings.Builder
-	b.WriteString("seal.Ring{")
 	if len(r.keys) == 0 {
-		b.WriteString("no keys}")
-		return b.String()
+		return "seal.Ring{no keys}"
 	}
-	b.WriteString("primary " + r.keys[0].desc() + ", decrypt-only [")
-	for i, k := range r.keys[1:] {
+	return "seal.Ring{primary " + r.keys[0].desc() + ", decrypt-only [" + joinDescs(r.keys[1:], (*Key).desc) + "]}"
+}
+
+// joinDescs returns the descriptions of items, in order, separated by ", ".
+func joinDescs[T any](items []T, desc func(T) string) string {
+	var b strings.Builder
+	for i, it := range items {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(k.desc())
+		b.WriteString(desc(it))
 	}
-	b.WriteString("]}")
 	return b.String()
 }
 

@@ -5,7 +5,6 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -220,20 +219,13 @@ func (s *Schedule) NextChange(t time.Time) time.Time {
 // "seal.Schedule{AES-256-GCM 0123abcd… announce=… activate=… decrypt-only=…
 // retire=…}". It never contains key bytes.
 func (s Schedule) String() string {
-	var b strings.Builder
-	b.WriteString("seal.Schedule{")
-	for i, k := range s.keys {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(k.Key.desc())
-		b.WriteString(" announce=" + stamp(k.Announce))
-		b.WriteString(" activate=" + stamp(k.Activate))
-		b.WriteString(" decrypt-only=" + stamp(k.DecryptOnly))
-		b.WriteString(" retire=" + stamp(k.Retire))
-	}
-	b.WriteString("}")
-	return b.String()
+	return "seal.Schedule{" + joinDescs(s.keys, ScheduledKey.desc) + "}"
+}
+
+// desc describes k by its key's AEAD and name prefix and its phase times.
+func (k ScheduledKey) desc() string {
+	return k.Key.desc() + " announce=" + stamp(k.Announce) + " activate=" + stamp(k.Activate) +
+		" decrypt-only=" + stamp(k.DecryptOnly) + " retire=" + stamp(k.Retire)
 }
 
 // GoString returns the same description as [Schedule.String].

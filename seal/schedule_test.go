@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -124,21 +125,17 @@ func TestNewScheduleRefuses(t *testing.T) {
 // ringNames returns the ring's keys as indexes into keys, primary first:
 // "1|02" is primary keys[1], decrypt-only keys[0] then keys[2].
 func ringNames(r *Ring, keys []*Key) string {
-	var b strings.Builder
+	names := ""
 	for i, k := range r.Keys() {
 		if i == 1 {
-			b.WriteString("|")
+			names += "|"
 		}
-		for j, kk := range keys {
-			if k == kk {
-				fmt.Fprint(&b, j)
-			}
-		}
+		names += strconv.Itoa(slices.Index(keys, k)) // -1 for a key not in keys
 	}
 	if len(r.Keys()) == 1 {
-		b.WriteString("|")
+		names += "|"
 	}
-	return b.String()
+	return names
 }
 
 func TestScheduleRingAt(t *testing.T) {
