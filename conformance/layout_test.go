@@ -102,31 +102,34 @@ func listPackages(t *testing.T) map[string]goPackage {
 	return pkgs
 }
 
-func TestImportDirection(t *testing.T) {
+// eachListed calls check with every package that rules names and its
+// rule, and reports each package of rules that go list did not find.
+func eachListed(t *testing.T, rules map[string][]string, check func(rel string, p goPackage, rule []string)) {
+	t.Helper()
 	pkgs := listPackages(t)
-	for rel, allowed := range allowedImports {
+	for rel, rule := range rules {
 		p, ok := pkgs[rel]
 		if !ok {
 			t.Errorf("package %s not found", rel)
 			continue
 		}
+		check(rel, p, rule)
+	}
+}
+
+func TestImportDirection(t *testing.T) {
+	eachListed(t, allowedImports, func(rel string, p goPackage, allowed []string) {
 		for _, imp := range p.Imports {
 			target, ours := strings.CutPrefix(imp, module+"/")
 			if ours && !slices.Contains(allowed, target) {
 				t.Errorf("%s imports %s; it may import only %v of this module", rel, target, allowed)
 			}
 		}
-	}
+	})
 }
 
 func TestForbiddenDependencies(t *testing.T) {
-	pkgs := listPackages(t)
-	for rel, forbidden := range forbiddenDeps {
-		p, ok := pkgs[rel]
-		if !ok {
-			t.Errorf("package %s not found", rel)
-			continue
-		}
+	eachListed(t, forbiddenDeps, func(rel string, p goPackage, forbidden []string) {
 		if len(p.Deps) == 0 {
 			t.Errorf("go list reported no dependencies for %s", rel)
 		}
@@ -138,7 +141,7 @@ func TestForbiddenDependencies(t *testing.T) {
 				}
 			}
 		}
-	}
+	})
 }
 
 // TestModules checks the module allow-list, and that each optional module

@@ -56,24 +56,8 @@ package keydist
 
 import "errors"
 
-// Errors returned by this package. Callers may branch on them with
-// [errors.Is]. They never contain key bytes.
-var (
-	// ErrMalformed means a sealed bundle, a key or a bundle's contents
-	// could not be parsed.
-	ErrMalformed = errors.New("keydist: malformed encoding")
-
-	// ErrWrongMember means a bundle was sealed to another member.
-	ErrWrongMember = errors.New("keydist: bundle sealed to another member")
-
-	// ErrAuth means a bundle failed authentication: the signature is not
-	// the publisher's, or the HPKE ciphertext was modified.
-	ErrAuth = errors.New("keydist: bundle authentication failed")
-
-	// ErrRollback means an authentic bundle's epoch is not greater than
-	// the member's last installed epoch: an old bundle was replayed.
-	ErrRollback = errors.New("keydist: bundle epoch is not newer than the installed epoch")
-
-	// ErrWrongFleet means a bundle is for another fleet than the member's.
-	ErrWrongFleet = errors.New("keydist: bundle for another fleet")
-)
+// ErrMalformed means a sealed bundle, a key or a bundle's contents could not
+// be parsed. Callers may branch on it, and on the errors of [Open] and
+// [Member.Install], with [errors.Is]. No error of this package contains key
+// bytes.
+var ErrMalformed = errors.New("keydist: malformed encoding")

@@ -98,6 +98,9 @@ func (m *Member) Schedule(now time.Time) (*seal.Schedule, error) {
 // bundle: it implements [seal.Notifier].
 func (m *Member) Changed() <-chan struct{} { return m.changed }
 
+// ErrWrongFleet means a bundle is for another fleet than the member's.
+var ErrWrongFleet = errors.New("keydist: bundle for another fleet")
+
 // Install opens a sealed bundle ([Open], with the member's last epoch) and,
 // if it is of the member's fleet, replaces the member's schedule with its
 // keys and notifies the Rotator that follows the Member. On error nothing

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	cryptorand "crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 
@@ -190,6 +191,21 @@ func Seal(b *Bundle, to *MemberPublicKey, signer *PublisherKey, rand io.Reader) 
 	}
 	return append(out, ed25519.Sign(signer.priv, signedMessage(out))...), nil
 }
+
+// Errors returned by [Open] for a bundle that is well formed but not for
+// this member, not authentic, or replayed.
+var (
+	// ErrWrongMember means a bundle was sealed to another member.
+	ErrWrongMember = errors.New("keydist: bundle sealed to another member")
+
+	// ErrAuth means a bundle failed authentication: the signature is not
+	// the publisher's, or the HPKE ciphertext was modified.
+	ErrAuth = errors.New("keydist: bundle authentication failed")
+
+	// ErrRollback means an authentic bundle's epoch is not greater than
+	// the member's last installed epoch: an old bundle was replayed.
+	ErrRollback = errors.New("keydist: bundle epoch is not newer than the installed epoch")
+)
 
 // Open checks and opens a sealed bundle with the member's private key and
 // the publisher's public key, and returns its contents. In order, it

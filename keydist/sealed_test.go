@@ -3,7 +3,6 @@ package keydist
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -251,46 +250,5 @@ func TestHPKEBindsHeader(t *testing.T) {
 	}
 	if _, err := Open(sealHeaders(t, &base, &base, contents, mk.Public(), pk), mk, pk.Public(), 0); err != nil {
 		t.Fatalf("control: %v", err)
-	}
-}
-
-func TestContentsRoundTrip(t *testing.T) {
-	keys := testEntries(t, "contents", 3)
-	keys[1].Announce = keys[1].Announce.Add(123456789 * time.Nanosecond)
-	c := mustContents(t, keys)
-	got, ok := parseContents(c)
-	if !ok {
-		t.Fatal("parseContents failed")
-	}
-	if diff := cmp.Diff(keys, got); diff != "" {
-		t.Errorf("mismatch (-want +got):\n%s", diff)
-	}
-	if again := mustContents(t, got); !bytes.Equal(again, c) {
-		t.Errorf("re-encoding differs")
-	}
-	for n := range len(c) {
-		if _, ok := parseContents(c[:n]); ok {
-			t.Fatalf("prefix of %d bytes parsed", n)
-		}
-	}
-}
-
-// TestBundleRedacted checks that no fmt verb prints a bundle's secrets.
-func TestBundleRedacted(t *testing.T) {
-	keys := testEntries(t, "redacted", 2)
-	b := Bundle{Fleet: "edge", Epoch: 3, Keys: keys}
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x"} {
-		out := fmt.Sprintf(verb, b)
-		for _, k := range keys {
-			if strings.Contains(out, fmt.Sprintf("%x", k.Secret)) || strings.Contains(out, fmt.Sprint(k.Secret)) {
-				t.Errorf("%s prints a secret: %s", verb, out)
-			}
-		}
-	}
-	b.Clear()
-	for _, k := range b.Keys {
-		if k.Secret != nil {
-			t.Error("Clear left a secret")
-		}
 	}
 }

@@ -1,6 +1,9 @@
 package seal
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // AEAD identifies the authenticated cipher that seals a ticket. Its value is
 // the aead byte of the sealed layout and never changes meaning.
@@ -16,21 +19,33 @@ const (
 	XAES256GCM        AEAD = 5 // XAES-256-GCM
 )
 
-// aeadSizes is the one table of AEAD identifiers: the key and nonce sizes of
-// each supported AEAD, indexed by identifier. Index 0 is not an AEAD. Every
-// AEAD has a 16-byte tag (tagSize); an identifier with another tag length
-// would need a new version of the sealed layout.
-var aeadSizes = [...]struct{ key, nonce uint8 }{
-	AES128GCM:         {16, 12},
-	AES256GCM:         {32, 12},
-	ChaCha20Poly1305:  {32, 12},
-	XChaCha20Poly1305: {32, 24},
-	XAES256GCM:        {32, 24},
+// aeadTable is the one table of AEAD identifiers: the name, key size and
+// nonce size of each supported AEAD, indexed by identifier. Index 0 is not
+// an AEAD. Every AEAD has a 16-byte tag (tagSize); an identifier with
+// another tag length would need a new version of the sealed layout.
+var aeadTable = [...]struct {
+	name       string
+	key, nonce uint8
+}{
+	AES128GCM:         {"AES-128-GCM", 16, 12},
+	AES256GCM:         {"AES-256-GCM", 32, 12},
+	ChaCha20Poly1305:  {"ChaCha20-Poly1305", 32, 12},
+	XChaCha20Poly1305: {"XChaCha20-Poly1305", 32, 24},
+	XAES256GCM:        {"XAES-256-GCM", 32, 24},
 }
 
 // valid reports whether a is a supported AEAD.
 func (a AEAD) valid() bool {
-	return a != 0 && int(a) < len(aeadSizes)
+	return a != 0 && int(a) < len(aeadTable)
+}
+
+// String returns the name of a, such as "AES-256-GCM", or "AEAD(n)" for an
+// unknown identifier n.
+func (a AEAD) String() string {
+	if !a.valid() {
+		return "AEAD(" + strconv.Itoa(int(a)) + ")"
+	}
+	return aeadTable[a].name
 }
 
 // KeySize returns the length of a secret for a, in bytes: 16 for
@@ -39,7 +54,7 @@ func (a AEAD) KeySize() int {
 	if !a.valid() {
 		return 0
 	}
-	return int(aeadSizes[a].key)
+	return int(aeadTable[a].key)
 }
 
 // NonceSize returns the nonce length of a, in bytes: 24 for
@@ -49,7 +64,7 @@ func (a AEAD) NonceSize() int {
 	if !a.valid() {
 		return 0
 	}
-	return int(aeadSizes[a].nonce)
+	return int(aeadTable[a].nonce)
 }
 
 // Overhead returns the tag length of a, in bytes: 16 for every supported

@@ -25,3 +25,26 @@ func FuzzParseAEAD(f *testing.F) {
 		}
 	})
 }
+
+// TestAEADString pins the name of every AEAD, which operators write in
+// -aead flags and key files, and the form of an unknown identifier.
+func TestAEADString(t *testing.T) {
+	want := map[AEAD]string{
+		0:                 "AEAD(0)",
+		AES128GCM:         "AES-128-GCM",
+		AES256GCM:         "AES-256-GCM",
+		ChaCha20Poly1305:  "ChaCha20-Poly1305",
+		XChaCha20Poly1305: "XChaCha20-Poly1305",
+		XAES256GCM:        "XAES-256-GCM",
+		6:                 "AEAD(6)",
+		255:               "AEAD(255)",
+	}
+	for a, name := range want {
+		if got := a.String(); got != name {
+			t.Errorf("AEAD(%d).String() = %q, want %q", uint8(a), got, name)
+		}
+	}
+	if len(aeads) != 5 {
+		t.Errorf("%d AEADs are supported; this test names 5", len(aeads))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	cryptorand "crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	mathrand "math/rand/v2"
@@ -88,6 +89,16 @@ var (
 	_ fmt.Formatter  = Key{}
 	_ fmt.GoStringer = Key{}
 	_ fmt.Stringer   = KeyName{}
+)
+
+// Errors returned for a secret that cannot make a [Key].
+var (
+	// ErrKeySize means a secret's length is not the AEAD's key size.
+	ErrKeySize = errors.New("seal: invalid key size")
+
+	// ErrWeakKey means a secret has all bytes equal (all zero, as in
+	// CVE-2020-13777, or any other repeated byte).
+	ErrWeakKey = errors.New("seal: weak key")
 )
 
 // NewKey returns a Key for a derived from secret, which must be exactly

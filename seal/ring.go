@@ -2,6 +2,7 @@ package seal
 
 import (
 	cryptorand "crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -29,6 +30,16 @@ type Ring struct {
 }
 
 var _ fmt.Formatter = Ring{}
+
+// Errors returned for a set of keys that cannot make a [Ring].
+var (
+	// ErrDuplicateKey means two keys of a ring share a key name: the same
+	// secret was given twice, or two secrets' names collide.
+	ErrDuplicateKey = errors.New("seal: duplicate key name")
+
+	// ErrNoPrimaryKey means a ring was asked for without a primary key.
+	ErrNoPrimaryKey = errors.New("seal: no primary key")
+)
 
 // NewRing returns a Ring whose primary key is primary and whose decrypt-only
 // keys are decryptOnly, newest first.
@@ -335,20 +346,21 @@ func (r *Ring) OpenKey(dst, ticket, additionalData []byte) ([]byte, Opened, erro
 // "seal.Ring{primary AES-256-GCM 0123abcd…, decrypt-only [AES-128-GCM 89abcdef…]}".
 // It never contains key bytes.
 func (r Ring) String() string {
-	var b strings.Builder
-	b.WriteString("seal.Ring{")
 	if len(r.keys) == 0 {
-		b.WriteString("no keys}")
-		return b.String()
+		return "seal.Ring{no keys}"
 	}
-	b.WriteString("primary " + r.keys[0].desc() + ", decrypt-only [")
-	for i, k := range r.keys[1:] {
+	return "seal.Ring{primary " + r.keys[0].desc() + ", decrypt-only [" + joinDescs(r.keys[1:], (*Key).desc) + "]}"
+}
+
+// joinDescs returns the descriptions of items, in order, separated by ", ".
+func joinDescs[T any](items []T, desc func(T) string) string {
+	var b strings.Builder
+	for i, it := range items {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(k.desc())
+		b.WriteString(desc(it))
 	}
-	b.WriteString("]}")
 	return b.String()
 }
 

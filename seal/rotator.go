@@ -96,6 +96,18 @@ type RotatorConfig struct {
 	Logger *slog.Logger
 }
 
+// periodOrDefault returns d, def if d is zero, or zero if d is negative
+// (a negative period means none).
+func periodOrDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
 // withDefaults returns c with its zero fields set to the defaults.
 func (c RotatorConfig) withDefaults() (RotatorConfig, error) {
 	if c.AEAD == 0 {
@@ -116,18 +128,8 @@ func (c RotatorConfig) withDefaults() (RotatorConfig, error) {
 	case c.Interval < 0:
 		return c, errors.New("seal: negative maintain interval")
 	}
-	switch {
-	case c.Announce == 0:
-		c.Announce = DefaultAnnounce
-	case c.Announce < 0:
-		c.Announce = 0
-	}
-	switch {
-	case c.DecryptOnly == 0:
-		c.DecryptOnly = DefaultDecryptOnly
-	case c.DecryptOnly < 0:
-		c.DecryptOnly = 0
-	}
+	c.Announce = periodOrDefault(c.Announce, DefaultAnnounce)
+	c.DecryptOnly = periodOrDefault(c.DecryptOnly, DefaultDecryptOnly)
 	if c.Time == nil {
 		c.Time = time.Now
 	}

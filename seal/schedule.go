@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
+	"strconv"
 	"time"
 )
-
-//go:generate go run golang.org/x/tools/cmd/stringer@v0.52.0 -type=Phase -linecomment
 
 // Phases are the times at which a key moves from one phase of its life to
 // the next. Each phase is a half-open interval: a key is announced in
@@ -48,6 +46,24 @@ const (
 	PhaseDecryptOnly                  // decrypt-only
 	PhaseRetired                      // retired
 )
+
+// phaseNames are the names of the phases, indexed by [Phase].
+var phaseNames = [...]string{
+	PhasePending:     "pending",
+	PhaseAnnounced:   "announced",
+	PhaseActive:      "active",
+	PhaseDecryptOnly: "decrypt-only",
+	PhaseRetired:     "retired",
+}
+
+// String returns the name of p, such as "decrypt-only", or "Phase(n)" for
+// an unknown value n.
+func (p Phase) String() string {
+	if p == 0 || int(p) >= len(phaseNames) {
+		return "Phase(" + strconv.Itoa(int(p)) + ")"
+	}
+	return phaseNames[p]
+}
 
 // At returns the phase of a key with phases p at time t.
 func (p Phases) At(t time.Time) Phase {
@@ -203,20 +219,13 @@ func (s *Schedule) NextChange(t time.Time) time.Time {
 // "seal.Schedule{AES-256-GCM 0123abcd… announce=… activate=… decrypt-only=…
 // retire=…}". It never contains key bytes.
 func (s Schedule) String() string {
-	var b strings.Builder
-	b.WriteString("seal.Schedule{")
-	for i, k := range s.keys {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(k.Key.desc())
-		b.WriteString(" announce=" + stamp(k.Announce))
-		b.WriteString(" activate=" + stamp(k.Activate))
-		b.WriteString(" decrypt-only=" + stamp(k.DecryptOnly))
-		b.WriteString(" retire=" + stamp(k.Retire))
-	}
-	b.WriteString("}")
-	return b.String()
+	return "seal.Schedule{" + joinDescs(s.keys, ScheduledKey.desc) + "}"
+}
+
+// desc describes k by its key's AEAD and name prefix and its phase times.
+func (k ScheduledKey) desc() string {
+	return k.Key.desc() + " announce=" + stamp(k.Announce) + " activate=" + stamp(k.Activate) +
+		" decrypt-only=" + stamp(k.DecryptOnly) + " retire=" + stamp(k.Retire)
 }
 
 // GoString returns the same description as [Schedule.String].

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,8 +77,8 @@ func TestPhasesAt(t *testing.T) {
 	if got := q.At(hours(3)); got != PhaseRetired {
 		t.Errorf("At(decrypt-only = retire) = %v, want retired", got)
 	}
-	names := []string{"pending", "announced", "active", "decrypt-only", "retired", "Phase(0)", "Phase(6)"}
-	for i, p := range []Phase{PhasePending, PhaseAnnounced, PhaseActive, PhaseDecryptOnly, PhaseRetired, 0, 6} {
+	names := []string{"pending", "announced", "active", "decrypt-only", "retired", "Phase(0)", "Phase(6)", "Phase(255)"}
+	for i, p := range []Phase{PhasePending, PhaseAnnounced, PhaseActive, PhaseDecryptOnly, PhaseRetired, 0, 6, 255} {
 		if p.String() != names[i] {
 			t.Errorf("Phase(%d).String() = %q, want %q", p, p.String(), names[i])
 		}
@@ -123,21 +125,17 @@ func TestNewScheduleRefuses(t *testing.T) {
 // ringNames returns the ring's keys as indexes into keys, primary first:
 // "1|02" is primary keys[1], decrypt-only keys[0] then keys[2].
 func ringNames(r *Ring, keys []*Key) string {
-	var b strings.Builder
+	names := ""
 	for i, k := range r.Keys() {
 		if i == 1 {
-			b.WriteString("|")
+			names += "|"
 		}
-		for j, kk := range keys {
-			if k == kk {
-				fmt.Fprint(&b, j)
-			}
-		}
+		names += strconv.Itoa(slices.Index(keys, k)) // -1 for a key not in keys
 	}
 	if len(r.Keys()) == 1 {
-		b.WriteString("|")
+		names += "|"
 	}
-	return b.String()
+	return names
 }
 
 func TestScheduleRingAt(t *testing.T) {
@@ -236,7 +234,7 @@ func TestScheduleNextChange(t *testing.T) {
 		got = append(got, tm)
 	}
 	want := []time.Time{hours(0), hours(5), hours(6), hours(12), hours(18), hours(24)}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
+	if !slices.EqualFunc(got, want, time.Time.Equal) {
 		t.Errorf("NextChange sequence = %v, want %v", got, want)
 	}
 	if got := s.NextChange(hours(5).Add(-time.Nanosecond)); !got.Equal(hours(5)) {

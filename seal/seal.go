@@ -90,10 +90,9 @@ package seal
 
 import "errors"
 
-//go:generate go run golang.org/x/tools/cmd/stringer@v0.52.0 -type=AEAD -linecomment
-
-// Errors returned by this package. Callers may branch on them with
-// [errors.Is]. They never contain key bytes, nonces or plaintext.
+// Errors returned when a ticket does not open. Callers may branch on them,
+// and on the errors of [NewKey] and [NewRing], with [errors.Is]. No error of
+// this package contains key bytes, nonces or plaintext.
 //
 // A server should treat [ErrUnknownKey] and [ErrAuth] the same way (fall back
 // to a full handshake) so that the difference does not leak to a client.
@@ -108,20 +107,6 @@ var (
 	// ErrAuth means the ticket failed authentication: it was modified, the
 	// additional data differs, or it names a key of another AEAD.
 	ErrAuth = errors.New("seal: ticket authentication failed")
-
-	// ErrKeySize means a secret's length is not the AEAD's key size.
-	ErrKeySize = errors.New("seal: invalid key size")
-
-	// ErrWeakKey means a secret has all bytes equal (all zero, as in
-	// CVE-2020-13777, or any other repeated byte).
-	ErrWeakKey = errors.New("seal: weak key")
-
-	// ErrDuplicateKey means two keys of a ring share a key name: the same
-	// secret was given twice, or two secrets' names collide.
-	ErrDuplicateKey = errors.New("seal: duplicate key name")
-
-	// ErrNoPrimaryKey means a ring was asked for without a primary key.
-	ErrNoPrimaryKey = errors.New("seal: no primary key")
 )
 
 const (

@@ -70,17 +70,6 @@ const (
 // maxID is the longest member ID, in bytes.
 const maxID = 255
 
-// Errors returned by this package. Callers compare them with [errors.Is].
-var (
-	// ErrUnavailable wraps every failure to get an answer from Redis:
-	// unreachable, timed out or an error reply. A member keeps its keys.
-	ErrUnavailable = errors.New("rediskeys: Redis unavailable")
-
-	// ErrStaleEpoch means Redis already holds a bundle of the same or a
-	// later epoch for the member: the publication was not stored.
-	ErrStaleEpoch = errors.New("rediskeys: Redis holds a bundle of the same or a later epoch")
-)
-
 // Options configures a [Publisher] or a [Subscriber]. The zero value uses
 // the defaults.
 type Options struct {
@@ -154,6 +143,11 @@ func formatEpoch(e uint64) string {
 	return s
 }
 
+// ErrUnavailable wraps every failure to get an answer from Redis:
+// unreachable, timed out or an error reply. A member keeps its keys.
+// Callers compare it, like every error of this package, with [errors.Is].
+var ErrUnavailable = errors.New("rediskeys: Redis unavailable")
+
 // do runs fn with a context bounded by timeout and returns its error, or
 // ctx's error once the timeout passes, wrapped in ErrUnavailable. A
 // go-redis client applies a context deadline to socket reads only when
@@ -225,6 +219,10 @@ func NewPublisher(client redis.UniversalClient, signer *keydist.PublisherKey, op
 	}
 	return &Publisher{client: client, signer: signer, opts: opts.withDefaults()}
 }
+
+// ErrStaleEpoch means Redis already holds a bundle of the same or a later
+// epoch for the member: the publication was not stored.
+var ErrStaleEpoch = errors.New("rediskeys: Redis holds a bundle of the same or a later epoch")
 
 // Publish seals b to the member with ID id and public key to
 // ([keydist.Seal]), stores it under the member's key and notifies the

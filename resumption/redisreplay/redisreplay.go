@@ -76,6 +76,7 @@
 package redisreplay
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -104,31 +105,6 @@ const DefaultPrefix = "tlsticket:replay:"
 // safePolicy is the only maxmemory-policy under which Redis never drops a
 // record before its ttl.
 const safePolicy = "noeviction"
-
-// Sentinel errors returned by this package. Callers compare them with
-// [errors.Is].
-var (
-	// ErrUnavailable wraps every failure to get an answer from Redis:
-	// unreachable, timed out or an error reply. The caller rejects 0-RTT
-	// (RFC 8446, Section 8.2) and goes on with 1-RTT.
-	ErrUnavailable = errors.New("redisreplay: store unavailable")
-
-	// ErrEvictionPolicy is returned by [New], and by every check after a
-	// re-check found it, when the server's maxmemory-policy is not
-	// noeviction: Redis may then drop replay records early.
-	ErrEvictionPolicy = errors.New("redisreplay: Redis maxmemory-policy is not noeviction; replay records may be evicted")
-
-	// ErrPolicyUnknown is returned by [New] when the server does not
-	// answer CONFIG GET maxmemory-policy (renamed or forbidden) and
-	// [Options.AssumeNoEviction] is not set.
-	ErrPolicyUnknown = errors.New("redisreplay: cannot read Redis maxmemory-policy; set it to noeviction and set Options.AssumeNoEviction")
-
-	// ErrNotReplicated is returned, with fresh false, by a check that
-	// stored a new record which fewer than [Options.MinReplicas] replicas
-	// acknowledged within [Options.ReplicaTimeout]. The caller rejects
-	// 0-RTT and goes on with 1-RTT, as for [ErrUnavailable].
-	ErrNotReplicated = errors.New("redisreplay: record not acknowledged by enough replicas")
-)
 
 // Options configures a [Store].
 type Options struct {
@@ -209,13 +185,10 @@ func New(ctx context.Context, client redis.UniversalClient, opts Options) (*Stor
 	}
 	s := &Store{
 		client:        client,
-		prefix:        opts.Prefix,
+		prefix:        cmp.Or(opts.Prefix, DefaultPrefix),
 		timeout:       opts.Timeout,
 		checkPolicy:   !opts.AssumeNoEviction,
 		checkInterval: opts.PolicyCheckInterval,
-	}
-	if s.prefix == "" {
-		s.prefix = DefaultPrefix
 	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
@@ -256,6 +229,20 @@ func (s *Store) setReplication(opts Options) error {
 	s.replicaMillis = int64((rt + time.Millisecond - 1) / time.Millisecond)
 	return nil
 }
+
+// Errors about the server's maxmemory-policy. Callers compare them, like
+// every error of this package, with [errors.Is].
+var (
+	// ErrEvictionPolicy is returned by [New], and by every check after a
+	// re-check found it, when the server's maxmemory-policy is not
+	// noeviction: Redis may then drop replay records early.
+	ErrEvictionPolicy = errors.New("redisreplay: Redis maxmemory-policy is not noeviction; replay records may be evicted")
+
+	// ErrPolicyUnknown is returned by [New] when the server does not
+	// answer CONFIG GET maxmemory-policy (renamed or forbidden) and
+	// [Options.AssumeNoEviction] is not set.
+	ErrPolicyUnknown = errors.New("redisreplay: cannot read Redis maxmemory-policy; set it to noeviction and set Options.AssumeNoEviction")
+)
 
 // readPolicy reads maxmemory-policy. It returns the policy's verdict (nil,
 // or an error wrapping ErrEvictionPolicy or ErrPolicyUnknown) and, apart,
@@ -306,6 +293,21 @@ func (s *Store) setPolicy(verdict error) {
 	s.policyErr.Store(&verdict)
 	s.nextCheck.Store(time.Now().Add(s.checkInterval).UnixNano())
 }
+
+// Errors of a check that could not be sure a record is stored: the caller
+// rejects 0-RTT and goes on with 1-RTT.
+var (
+	// ErrUnavailable wraps every failure to get an answer from Redis:
+	// unreachable, timed out or an error reply. The caller rejects 0-RTT
+	// (RFC 8446, Section 8.2) and goes on with 1-RTT.
+	ErrUnavailable = errors.New("redisreplay: store unavailable")
+
+	// ErrNotReplicated is returned, with fresh false, by a check that
+	// stored a new record which fewer than [Options.MinReplicas] replicas
+	// acknowledged within [Options.ReplicaTimeout]. The caller rejects
+	// 0-RTT and goes on with 1-RTT, as for [ErrUnavailable].
+	ErrNotReplicated = errors.New("redisreplay: record not acknowledged by enough replicas")
+)
 
 // CheckAndStore implements [resumption.ReplayStore.CheckAndStore], RFC 8446,
 // Section 8.2, with one SET NX PX round trip (followed by WAIT in the same

@@ -33,15 +33,27 @@ func newStore(t *testing.T, srv *redistest.Server, prefix string) *redisreplay.S
 	return mustNew(t, srv.NewClient(t), redisreplay.Options{Prefix: prefix, Timeout: testTimeout})
 }
 
-// TestSharedAcrossStores checks that two Stores on two clients sharing one
-// server see each key fresh at most once between them.
-func TestSharedAcrossStores(t *testing.T) {
+// TestPrefixes checks that Stores on one server, on their own clients,
+// share their records when their prefixes are equal (each key is fresh at
+// most once between them) and are isolated when their prefixes differ.
+func TestPrefixes(t *testing.T) {
 	srv := redistest.Start(t)
-	a, b := newStore(t, srv, "shared:"), newStore(t, srv, "shared:")
-	replaytest.Check(t, a, "binder-1", time.Minute, true)
-	replaytest.Check(t, b, "binder-1", time.Minute, false)
-	replaytest.Check(t, b, "binder-2", time.Minute, true)
-	replaytest.Check(t, a, "binder-2", time.Minute, false)
+	a1, a2 := newStore(t, srv, "tenant-a:"), newStore(t, srv, "tenant-a:")
+	b := newStore(t, srv, "tenant-b:")
+	checkTwoStores(t, a1, a2, "binder-1", true)
+	checkTwoStores(t, a2, a1, "binder-2", true)
+	checkTwoStores(t, a1, b, "binder-3", false)
+	checkTwoStores(t, b, a2, "binder-4", false)
+}
+
+// checkTwoStores checks key first in x, then in y, which sees it fresh
+// unless the two share their records, then in both again.
+func checkTwoStores(t *testing.T, x, y *redisreplay.Store, key string, shared bool) {
+	t.Helper()
+	replaytest.Check(t, x, key, time.Minute, true)
+	replaytest.Check(t, y, key, time.Minute, !shared)
+	replaytest.Check(t, x, key, time.Minute, false)
+	replaytest.Check(t, y, key, time.Minute, false)
 }
 
 // TestConcurrentAcrossStores checks that of concurrent checks through two
@@ -167,16 +179,6 @@ func TestUnreachable(t *testing.T) {
 	if fresh || !errors.Is(err, redisreplay.ErrUnavailable) || !strings.HasPrefix(err.Error(), "redisreplay: ") {
 		t.Errorf("CheckAndStore = %v, %v; want false, ErrUnavailable", fresh, err)
 	}
-}
-
-func TestPrefixIsolation(t *testing.T) {
-	srv := redistest.Start(t)
-	a, b := newStore(t, srv, "tenant-a:"), newStore(t, srv, "tenant-b:")
-	replaytest.Check(t, a, "binder", time.Minute, true)
-	replaytest.Check(t, b, "binder", time.Minute, true)
-	replaytest.Check(t, a, "binder", time.Minute, false)
-	replaytest.Check(t, b, "binder", time.Minute, false)
-	replaytest.Check(t, newStore(t, srv, "tenant-a:"), "binder", time.Minute, false)
 }
 
 func TestDefaultPrefix(t *testing.T) {

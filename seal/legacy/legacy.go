@@ -88,26 +88,6 @@ const (
 	macSize  = sha256.Size
 )
 
-// Errors returned by [Opener.Open]. They never contain key bytes, ticket
-// bytes or session secrets. A server should treat them all the same way:
-// ignore the ticket and make a full handshake.
-var (
-	// ErrMalformed means a ticket is too short or longer than 2^16-1
-	// bytes, or its encrypted part is not a whole number of AES blocks.
-	ErrMalformed = errors.New("legacy: malformed ticket")
-
-	// ErrUnknownKey means no key has the ticket's key name.
-	ErrUnknownKey = errors.New("legacy: unknown ticket key")
-
-	// ErrAuth means the ticket's HMAC is wrong: it was modified, or it was
-	// sealed by another key of the same name.
-	ErrAuth = errors.New("legacy: ticket authentication failed")
-
-	// ErrSession means an authentic ticket holds no valid SSL_SESSION: bad
-	// padding, bad DER, or a field out of range.
-	ErrSession = errors.New("legacy: invalid session in ticket")
-)
-
 // A Key is a ticket key of an OpenSSL-based server (nginx, HAProxy, Apache,
 // or OpenSSL and BoringSSL themselves): its 16-byte name, an AES-128 or
 // AES-256 key and a 16- or 32-byte HMAC-SHA256 key, as in the ticket
@@ -197,6 +177,26 @@ func NewOpener(keys ...Key) (*Opener, error) {
 	}
 	return o, nil
 }
+
+// Errors returned by [Opener.Open]. They never contain key bytes, ticket
+// bytes or session secrets. A server should treat them all the same way:
+// ignore the ticket and make a full handshake.
+var (
+	// ErrMalformed means a ticket is too short or longer than 2^16-1
+	// bytes, or its encrypted part is not a whole number of AES blocks.
+	ErrMalformed = errors.New("legacy: malformed ticket")
+
+	// ErrUnknownKey means no key has the ticket's key name.
+	ErrUnknownKey = errors.New("legacy: unknown ticket key")
+
+	// ErrAuth means the ticket's HMAC is wrong: it was modified, or it was
+	// sealed by another key of the same name.
+	ErrAuth = errors.New("legacy: ticket authentication failed")
+
+	// ErrSession means an authentic ticket holds no valid SSL_SESSION: bad
+	// padding, bad DER, or a field out of range.
+	ErrSession = errors.New("legacy: invalid session in ticket")
+)
 
 // Open authenticates and decrypts ticket, and parses the session in it. It
 // looks the key up by name, verifies the HMAC in constant time, and only
