@@ -181,19 +181,9 @@ func readUint24LengthPrefixed(s *cryptobyte.String, out *[]byte) bool {
 	return s.ReadUint24LengthPrefixed((*cryptobyte.String)(out))
 }
 
-// readUint64 reads a big-endian uint64.
 // appendUint24 appends n as a 24-bit big-endian length; n must fit.
 func appendUint24(b []byte, n int) []byte {
 	return append(b, byte(n>>16), byte(n>>8), byte(n))
-}
-
-func readUint64(s *cryptobyte.String, out *uint64) bool {
-	var hi, lo uint32
-	if !s.ReadUint32(&hi) || !s.ReadUint32(&lo) {
-		return false
-	}
-	*out = uint64(hi)<<32 | uint64(lo)
-	return true
 }
 
 // extensionSet records which extension types a list has shown, without

@@ -113,51 +113,70 @@ func ParseStateInto(st *State, b []byte) error {
 }
 
 func (st *State) unmarshal(b []byte, alias bool) bool {
-	*st = State{}
+	// The fields are read into locals and st is written once, at the end,
+	// with calls that inline: stores to the stack need no write barrier,
+	// which a store through a pointer in a call pays for while the garbage
+	// collector runs. This parse is in every engine Open.
 	s := cryptobyte.String(b)
-	var version, ems uint8
-	var createdAt, authAt uint64
-	var serverName, alpn []byte
-	var certs cryptobyte.String
-	if !s.ReadUint8(&version) || version != stateVersion ||
-		!s.ReadUint16(&st.Version) || !knownVersion(st.Version) ||
-		!s.ReadUint16(&st.CipherSuite) ||
-		!readUint8LengthPrefixed(&s, &st.Secret) ||
-		!readUint64(&s, &createdAt) || createdAt > math.MaxInt64 ||
-		!s.ReadUint32(&st.Lifetime) ||
-		!s.ReadUint32(&st.AgeAdd) ||
-		!s.ReadUint32(&st.MaxEarlyData) ||
+	var (
+		format, ems                                                 uint8
+		version, suite                                              uint16
+		lifetime, ageAdd, maxEarlyData                              uint32
+		createdAt, authAt                                           uint64
+		secret, serverName, alpn, binding, certs, appData, embedded []byte
+		n8                                                          uint8
+		n16                                                         uint16
+		n24                                                         uint32
+	)
+	if !s.ReadUint8(&format) || format != stateVersion ||
+		!s.ReadUint16(&version) || !knownVersion(version) ||
+		!s.ReadUint16(&suite) ||
+		!s.ReadUint8(&n8) || !s.ReadBytes(&secret, int(n8)) ||
+		!s.ReadUint64(&createdAt) || createdAt > math.MaxInt64 ||
+		!s.ReadUint32(&lifetime) ||
+		!s.ReadUint32(&ageAdd) ||
+		!s.ReadUint32(&maxEarlyData) ||
 		!s.ReadUint8(&ems) || ems > 1 ||
-		!readUint8LengthPrefixed(&s, &serverName) ||
-		!readUint8LengthPrefixed(&s, &alpn) ||
-		!readUint8LengthPrefixed(&s, &st.Binding) ||
-		!s.ReadUint24LengthPrefixed(&certs) ||
-		!readUint16LengthPrefixed(&s, &st.AppData) ||
-		!readUint24LengthPrefixed(&s, &st.Embedded) ||
-		(!s.Empty() && (!readUint64(&s, &authAt) || authAt == 0 || authAt > createdAt)) ||
-		!s.Empty() || (len(st.Secret) == 0 && len(st.Embedded) == 0) {
+		!s.ReadUint8(&n8) || !s.ReadBytes(&serverName, int(n8)) ||
+		!s.ReadUint8(&n8) || !s.ReadBytes(&alpn, int(n8)) ||
+		!s.ReadUint8(&n8) || !s.ReadBytes(&binding, int(n8)) ||
+		!s.ReadUint24(&n24) || !s.ReadBytes(&certs, int(n24)) ||
+		!s.ReadUint16(&n16) || !s.ReadBytes(&appData, int(n16)) ||
+		!s.ReadUint24(&n24) || !s.ReadBytes(&embedded, int(n24)) ||
+		(!s.Empty() && (!s.ReadUint64(&authAt) || authAt == 0 || authAt > createdAt)) ||
+		!s.Empty() || (len(secret) == 0 && len(embedded) == 0) {
 		return false
 	}
-	for !certs.Empty() {
+	var peerCerts [][]byte
+	for cs := cryptobyte.String(certs); !cs.Empty(); {
 		var cert []byte
-		if !readUint24LengthPrefixed(&certs, &cert) || len(cert) == 0 {
+		if !readUint24LengthPrefixed(&cs, &cert) || len(cert) == 0 {
 			return false
 		}
-		st.PeerCertificates = append(st.PeerCertificates, cert)
+		peerCerts = append(peerCerts, cert)
 	}
-	st.CreatedAt = time.UnixMilli(int64(createdAt)).UTC()
-	st.ExtendedMasterSecret = ems == 1
+	t := State{
+		Version: version, CipherSuite: suite, Secret: secret,
+		CreatedAt: time.UnixMilli(int64(createdAt)).UTC(),
+		Lifetime:  lifetime, AgeAdd: ageAdd, MaxEarlyData: maxEarlyData,
+		ExtendedMasterSecret: ems == 1,
+		Binding:              binding, PeerCertificates: peerCerts, AppData: appData, Embedded: embedded,
+	}
 	if authAt != 0 {
-		st.AuthenticatedAt = time.UnixMilli(int64(authAt)).UTC()
+		t.AuthenticatedAt = time.UnixMilli(int64(authAt)).UTC()
 	}
 	if alias {
-		st.ServerName = unsafe.String(unsafe.SliceData(serverName), len(serverName))
-		st.ALPN = unsafe.String(unsafe.SliceData(alpn), len(alpn))
+		t.ServerName = unsafe.String(unsafe.SliceData(serverName), len(serverName))
+		t.ALPN = unsafe.String(unsafe.SliceData(alpn), len(alpn))
 	} else {
-		st.ServerName = string(serverName)
-		st.ALPN = string(alpn)
+		t.ServerName = string(serverName)
+		t.ALPN = string(alpn)
 	}
-	return st.versionRule() == ""
+	if t.versionRule() != "" {
+		return false
+	}
+	*st = t
+	return true
 }
 
 func knownVersion(v uint16) bool {
