@@ -217,8 +217,11 @@ type Decision struct {
 // examine computes the status of ticket, calls the decrypt callback, applies
 // the decision table and, for a use outcome, the checks after the callback.
 // The ticket is not empty, or is an empty TLS 1.2 SessionTicket.
-func (e *Engine) examine(c *ConnInfo, ticket []byte) (Decision, error) {
-	d := Decision{Version: c.Version, Offered: true, Callback: true}
+//
+// It fills *d in place, as Open's result: a Decision holds a State, and
+// copying it up the calls costs as much as the checks.
+func (e *Engine) examine(d *Decision, c *ConnInfo, ticket []byte) error {
+	*d = Decision{Version: c.Version, Offered: true, Callback: true}
 	d.Status, d.KeyName = e.status(c.Version, ticket, &d.Session)
 	d.Return = status.Default(d.Status)
 	if e.decCB != nil {
@@ -232,7 +235,7 @@ func (e *Engine) examine(c *ConnInfo, ticket []byte) (Decision, error) {
 	d.Tickets = e.ticketsFor(d.Version, o, true)
 	if !o.Resumed() {
 		d.Session = format.State{}
-		return d, nil
+		return nil
 	}
 	d.Resumed = true
 	d.TicketAge, err = e.check(c, &d.Session)
@@ -240,9 +243,9 @@ func (e *Engine) examine(c *ConnInfo, ticket []byte) (Decision, error) {
 	case errors.Is(err, ErrEMSDowngrade):
 		return e.abort(d, AlertHandshakeFailure, err)
 	case err != nil:
-		e.fallBack(&d, err)
+		e.fallBack(d, err)
 	}
-	return d, nil
+	return nil
 }
 
 // fallBack turns a use outcome into a full handshake that sends new
@@ -252,10 +255,11 @@ func (e *Engine) fallBack(d *Decision, err error) {
 	d.Tickets = e.ticketsFor(d.Version, status.OutcomeIgnoreRenew, true)
 }
 
-func (e *Engine) abort(d Decision, a Alert, err error) (Decision, error) {
+// abort turns d into an abort with alert a and returns its error.
+func (e *Engine) abort(d *Decision, a Alert, err error) error {
 	d.Alert, d.Tickets, d.Resumed, d.Session, d.TicketAge = a, 0, false, format.State{}, 0
 	d.Outcome = status.OutcomeAbort
-	return d, &AbortError{Alert: a, Status: d.Status, Return: d.Return, Callback: d.Callback, Err: err}
+	return &AbortError{Alert: a, Status: d.Status, Return: d.Return, Callback: d.Callback, Err: err}
 }
 
 // status opens ticket into st and returns its status (the first column of
@@ -319,50 +323,50 @@ func (e *Engine) openLegacy(ticket []byte, st *format.State) ([]byte, bool) {
 // about to be resumed, in this order. A non-nil error names the failed
 // check; ErrEMSDowngrade aborts, every other one falls back to a full
 // handshake. It also returns the ticket's age.
-func (e *Engine) check(c *ConnInfo, s *format.State) (time.Duration, error) {
+//
+// The times are compared through the ticket's age, one subtraction
+// (time.Time.Sub saturates, so a creation time centuries away still
+// compares right): created after now+skew is age < -skew, and expired at
+// created+lifetime is age >= lifetime.
+func (e *Engine) check(c *ConnInfo, s *format.State) (age time.Duration, err error) {
 	now := e.now()
-	return now.Sub(s.CreatedAt), e.checkAt(now, c, s)
-}
-
-func (e *Engine) checkAt(now time.Time, c *ConnInfo, s *format.State) error {
+	age = now.Sub(s.CreatedAt)
+	sessionAge := age
+	if !s.AuthenticatedAt.IsZero() {
+		sessionAge = now.Sub(s.AuthenticatedAt)
+	}
 	switch {
 	case s.Version != c.Version:
-		return ErrVersionMismatch
-	case s.CreatedAt.After(now.Add(e.skew)):
-		return ErrNotYetValid
-	case !now.Before(s.Expires()):
-		return ErrExpired
-	case now.Sub(authenticatedAt(s)) > e.maxAge:
-		return ErrSessionExpired
+		return age, ErrVersionMismatch
+	case age < -e.skew:
+		return age, ErrNotYetValid
+	case age >= time.Duration(s.Lifetime)*time.Second:
+		return age, ErrExpired
+	case sessionAge > e.maxAge:
+		return age, ErrSessionExpired
 	case !bytes.Equal(s.Binding, e.binding):
-		return ErrBindingMismatch
+		return age, ErrBindingMismatch
 	case !equalServerName(s.ServerName, c.ServerName):
-		return ErrServerNameMismatch
+		return age, ErrServerNameMismatch
 	case s.ALPN != c.ALPN:
-		return ErrALPNMismatch
+		return age, ErrALPNMismatch
 	case c.Version == format.VersionTLS12 && s.ExtendedMasterSecret && c.EMS == EMSNotOffered:
-		return ErrEMSDowngrade
+		return age, ErrEMSDowngrade
 	case c.Version == format.VersionTLS12 && !s.ExtendedMasterSecret && c.EMS == EMSOffered:
-		return ErrEMSMismatch
+		return age, ErrEMSMismatch
 	case c.Version == format.VersionTLS13 && c.CipherSuite != 0 && !sameHash(s, c.CipherSuite):
-		return ErrCipherSuiteMismatch
+		return age, ErrCipherSuiteMismatch
 	}
-	return nil
-}
-
-// authenticatedAt returns when s was authenticated: its AuthenticatedAt, or
-// for a state from before that field, its creation.
-func authenticatedAt(s *format.State) time.Time {
-	if s.AuthenticatedAt.IsZero() {
-		return s.CreatedAt
-	}
-	return s.AuthenticatedAt
+	return age, nil
 }
 
 // equalServerName compares two DNS names as RFC 4343 says: ASCII letters
 // without regard to case, every other byte exactly. Unicode case folding
 // would let "example.co\u212a" (KELVIN SIGN) match "example.cok".
 func equalServerName(a, b string) bool {
+	if a == b {
+		return true
+	}
 	if len(a) != len(b) {
 		return false
 	}

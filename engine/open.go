@@ -22,30 +22,34 @@ import (
 // The error is non-nil if and only if the handshake aborts; it is then an
 // [*AbortError] and the Decision carries the alert and, when the callback
 // was called, the status and return that led there.
-func (e *Engine) Open(c ConnInfo, offered bool, ticket []byte) (Decision, error) {
-	d, err := e.open(&c, offered, ticket)
+func (e *Engine) Open(c ConnInfo, offered bool, ticket []byte) (d Decision, err error) {
+	err = e.open(&d, &c, offered, ticket)
 	e.record(&d, err)
-	return d, err
+	return
 }
 
-func (e *Engine) open(c *ConnInfo, offered bool, ticket []byte) (Decision, error) {
+// open fills the zero Decision *d.
+func (e *Engine) open(d *Decision, c *ConnInfo, offered bool, ticket []byte) error {
 	switch {
 	case c.Version != format.VersionTLS12 && c.Version != format.VersionTLS13:
-		return e.abort(Decision{Version: c.Version, Offered: offered}, AlertInternalError, ErrVersion)
+		d.Version, d.Offered = c.Version, offered
+		return e.abort(d, AlertInternalError, ErrVersion)
 	case !offered:
 		// No ticket: a full handshake; the callback is not called.
-		return Decision{Version: c.Version, Outcome: status.OutcomeIgnoreRenew,
-			Tickets: e.ticketsFor(c.Version, status.OutcomeIgnoreRenew, false)}, nil
+		d.Version, d.Outcome = c.Version, status.OutcomeIgnoreRenew
+		d.Tickets = e.ticketsFor(c.Version, status.OutcomeIgnoreRenew, false)
+		return nil
 	case len(ticket) == 0 && c.Version == format.VersionTLS13:
-		return e.abort(Decision{Version: c.Version, Offered: true}, AlertDecodeError, ErrEmptyIdentity)
+		d.Version, d.Offered = c.Version, true
+		return e.abort(d, AlertDecodeError, ErrEmptyIdentity)
 	}
-	d, err := e.examine(c, ticket)
+	err := e.examine(d, c, ticket)
 	if err == nil && d.Resumed {
 		if ferr := e.useOnce(context.Background(), ticket, &d.Session); ferr != nil {
-			e.fallBack(&d, ferr)
+			e.fallBack(d, ferr)
 		}
 	}
-	return d, err
+	return err
 }
 
 // useOnce enforces single-use tickets when configured (RFC 8446, Section

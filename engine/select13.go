@@ -146,14 +146,14 @@ func (e *Engine) walk(ctx context.Context, ch *ClientHelloTLS13, exts *format.Cl
 		if i == MaxPSKIdentities {
 			break
 		}
-		d, err := e.examine(conn, id.Identity)
-		sel.Decision, sel.Examined = d, sel.Examined+1
+		err := e.examine(&sel.Decision, conn, id.Identity)
+		sel.Examined++
 		if err != nil {
 			return sel, err
 		}
-		if !d.Resumed {
-			e.record(&d, nil)
-			renew = renew || d.Tickets > 0
+		if !sel.Resumed {
+			e.record(&sel.Decision, nil)
+			renew = renew || sel.Tickets > 0
 			continue
 		}
 		session := &sel.Session
@@ -181,7 +181,7 @@ func (e *Engine) walk(ctx context.Context, ch *ClientHelloTLS13, exts *format.Cl
 		if sel.EarlyData || sel.EarlyDataErr != nil {
 			e.recordEarlyData(sel.EarlyData, sel.EarlyDataErr)
 		}
-		return sel.withTickets(e, d.Tickets, true), nil
+		return sel.withTickets(e, sel.Tickets, true), nil
 	}
 	sel.Resumed, sel.Session = false, format.State{}
 	n := 0
@@ -237,7 +237,7 @@ func (sel Selection) withTickets(e *Engine, n int, resumed bool) Selection {
 }
 
 func (sel Selection) abort(e *Engine, a Alert, err error) (Selection, error) {
-	d, aerr := e.abort(sel.Decision, a, err)
-	sel.Decision, sel.EarlyData, sel.EarlySecret, sel.TicketHint = d, false, nil, nil
+	aerr := e.abort(&sel.Decision, a, err)
+	sel.EarlyData, sel.EarlySecret, sel.TicketHint = false, nil, nil
 	return sel, aerr
 }
