@@ -59,11 +59,12 @@ func (k *Keyring) OpenKey(dst, ticket, additionalData []byte) ([]byte, Opened, e
 	return k.ring.Load().OpenKey(dst, ticket, additionalData)
 }
 
-// String returns "seal.Keyring{" followed by [Ring.String] of the current
-// Ring. It never contains key bytes.
 // SealedSize returns the length of the ticket that Seal makes now of a
 // plaintext of n bytes.
 func (k *Keyring) SealedSize(n int) int { return k.Load().SealedSize(n) }
+
+// CiphertextOffset returns [Ring.CiphertextOffset] of the current Ring.
+func (k *Keyring) CiphertextOffset() int { return k.Load().CiphertextOffset() }
 
 // SealDeadline returns when the key that seals now retires and stops opening
 // tickets, if the current Ring was made from a [Schedule] (as a [Rotator]'s
@@ -73,6 +74,8 @@ func (k *Keyring) SealDeadline() time.Time {
 	return k.Load().deadline
 }
 
+// String returns "seal.Keyring{" followed by [Ring.String] of the current
+// Ring. It never contains key bytes.
 func (k *Keyring) String() string {
 	r := k.ring.Load()
 	if r == nil {

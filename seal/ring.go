@@ -196,8 +196,11 @@ func putAD(buf *[]byte) {
 // additionalData is authenticated but not included in the ticket; the same
 // bytes must be given to Open.
 //
-// dst must not overlap plaintext: Seal panics if the bytes it writes would
-// overlap plaintext. It does not allocate when dst has room for the ticket,
+// plaintext may lie in dst's spare capacity, where the ticket goes: Seal
+// then seals it in place, after moving it to where its ciphertext goes,
+// dst[len(dst)+[Ring.CiphertextOffset]:], unless it is there already. So a
+// caller can encode the plaintext straight into its ticket's buffer. Seal
+// does not allocate when dst has room for the ticket,
 // which is 18 + NonceSize + len(plaintext) + 16 bytes, except on the first
 // ticket its key seals, which makes the key's nonce generators.
 //
@@ -214,9 +217,6 @@ func (r *Ring) Seal(dst, plaintext, additionalData []byte) ([]byte, error) {
 		return nil, fmt.Errorf("seal: plaintext of %d bytes does not fit a %d-byte ticket", len(plaintext), maxTicketSize)
 	}
 	ret, out := sliceForAppend(dst, HeaderSize+n+len(plaintext)+tagSize)
-	if anyOverlap(out, plaintext) {
-		panic("seal: internal error: Seal output overlaps plaintext")
-	}
 	var ad []byte
 	var buf *[]byte
 	if len(additionalData) == 0 {
@@ -227,6 +227,11 @@ func (r *Ring) Seal(dst, plaintext, additionalData []byte) ([]byte, error) {
 		k.putHeader(header[:])
 		buf = joinAD(header[:], additionalData)
 		ad = *buf
+	}
+	if ct := out[HeaderSize+n:]; anyOverlap(out, plaintext) && &ct[0] != &plaintext[0] {
+		// In dst's spare capacity but not in place: move it there (copy
+		// handles the overlap) before the header and nonce are written.
+		plaintext = ct[:copy(ct, plaintext)]
 	}
 	k.putHeader(out)
 	nonce := out[HeaderSize : HeaderSize+n]
@@ -247,7 +252,15 @@ func (r *Ring) Seal(dst, plaintext, additionalData []byte) ([]byte, error) {
 // SealedSize returns the length of the ticket that [Ring.Seal] makes of a
 // plaintext of n bytes: header, nonce, ciphertext and tag.
 func (r *Ring) SealedSize(n int) int {
-	return HeaderSize + r.keys[0].aead.NonceSize() + n + tagSize
+	return r.CiphertextOffset() + n + tagSize
+}
+
+// CiphertextOffset returns where the ciphertext starts in a ticket that
+// [Ring.Seal] makes: after the header and the primary key's nonce. A
+// plaintext written there, in the spare capacity of Seal's dst, is sealed
+// in place.
+func (r *Ring) CiphertextOffset() int {
+	return HeaderSize + r.keys[0].aead.NonceSize()
 }
 
 // Open authenticates and decrypts ticket with the ring key it names, and
