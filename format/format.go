@@ -181,6 +181,17 @@ func readUint24LengthPrefixed(s *cryptobyte.String, out *[]byte) bool {
 	return s.ReadUint24LengthPrefixed((*cryptobyte.String)(out))
 }
 
+// appendInPlace appends p to b. When p already lies where it would go, in
+// b's spare capacity (an encoder that builds a message around a ticket
+// sealed into the message's own buffer leaves it there), it extends b over
+// p without copying it onto itself.
+func appendInPlace(b, p []byte) []byte {
+	if len(p) > 0 && cap(b)-len(b) >= len(p) && &b[:len(b)+1][len(b)] == &p[0] {
+		return b[:len(b)+len(p)]
+	}
+	return append(b, p...)
+}
+
 // appendUint24 appends n as a 24-bit big-endian length; n must fit.
 func appendUint24(b []byte, n int) []byte {
 	return append(b, byte(n>>16), byte(n>>8), byte(n))

@@ -237,3 +237,36 @@ func TestTicketOffset(t *testing.T) {
 		}
 	}
 }
+
+// TestTicketInPlace: a ticket that already lies at TicketOffset in Append's
+// dst, as an encoder that seals into the message's buffer leaves it, gives
+// the same message as a ticket elsewhere, in the same buffer, without a
+// copy; a ticket past that point in dst's spare capacity is moved there.
+func TestTicketInPlace(t *testing.T) {
+	ticket := []byte("the sealed ticket bytes")
+	type message interface {
+		Append([]byte) ([]byte, error)
+		TicketOffset() int
+	}
+	m12 := &NewSessionTicketTLS12{LifetimeHint: 7200}
+	m13 := &NewSessionTicketTLS13{Lifetime: 7200, AgeAdd: 1, Nonce: []byte{7}, Extensions: []Extension{EarlyDataExtension(1)}}
+	for _, tt := range []struct {
+		m      message
+		ticket *[]byte
+	}{{m12, &m12.Ticket}, {m13, &m13.Ticket}} {
+		*tt.ticket = ticket
+		want, err := tt.m.Append(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := tt.m.TicketOffset()
+		for _, at := range []int{off, off + 1, off + 8} {
+			buf := make([]byte, 0, len(want)+8)
+			*tt.ticket = buf[at : at+copy(buf[at:cap(buf)], ticket)]
+			got, err := tt.m.Append(buf)
+			if err != nil || !bytes.Equal(got, want) || &got[0] != &buf[:1][0] {
+				t.Errorf("%T, ticket at %d: %x, %v; want %x in the same buffer", tt.m, at, got, err, want)
+			}
+		}
+	}
+}

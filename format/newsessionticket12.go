@@ -73,5 +73,5 @@ func (m *NewSessionTicketTLS12) Append(dst []byte) ([]byte, error) {
 	b = appendUint24(b, 4+2+len(m.Ticket))
 	b = binary.BigEndian.AppendUint32(b, m.LifetimeHint)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Ticket)))
-	return append(b, m.Ticket...), nil
+	return appendInPlace(b, m.Ticket), nil
 }

@@ -121,7 +121,7 @@ func (m *NewSessionTicketTLS13) Append(dst []byte) ([]byte, error) {
 	b = binary.BigEndian.AppendUint32(b, m.Lifetime)
 	b = binary.BigEndian.AppendUint32(b, m.AgeAdd)
 	b = append(append(b, byte(len(m.Nonce))), m.Nonce...)
-	b = append(binary.BigEndian.AppendUint16(b, uint16(len(m.Ticket))), m.Ticket...)
+	b = appendInPlace(binary.BigEndian.AppendUint16(b, uint16(len(m.Ticket))), m.Ticket)
 	b = binary.BigEndian.AppendUint16(b, uint16(extsLen))
 	for _, e := range m.Extensions {
 		b = binary.BigEndian.AppendUint16(b, uint16(e.Type))

@@ -256,15 +256,10 @@ func (st *State) Append(dst []byte) ([]byte, error) {
 	// A State is encoded on every ticket issued, so this encoder writes the
 	// bytes directly instead of through cryptobyte's nested builders, which
 	// allocate one child per length prefix. check has bounded every length;
-	// the fuzz targets hold this encoding to ParseState byte for byte.
-	certsLen := 0
-	for _, c := range st.PeerCertificates {
-		certsLen += 3 + len(c)
-	}
-	n := 1 + 2 + 2 + 1 + len(st.Secret) + 8 + 4 + 4 + 4 + 1 +
-		1 + len(st.ServerName) + 1 + len(st.ALPN) + 1 + len(st.Binding) +
-		3 + certsLen + 2 + len(st.AppData) + 3 + len(st.Embedded) + 8
-	b := slices.Grow(dst, n)
+	// the fuzz targets hold this encoding to ParseState byte for byte, and
+	// its length to EncodedLen.
+	certsLen := st.certsLen()
+	b := slices.Grow(dst, st.EncodedLen())
 	b = append(b, stateVersion)
 	b = binary.BigEndian.AppendUint16(b, st.Version)
 	b = binary.BigEndian.AppendUint16(b, st.CipherSuite)
@@ -291,6 +286,28 @@ func (st *State) Append(dst []byte) ([]byte, error) {
 		b = binary.BigEndian.AppendUint64(b, uint64(st.AuthenticatedAt.UnixMilli()))
 	}
 	return b, nil
+}
+
+// EncodedLen returns the length of the encoding that [State.Append] appends
+// for st, if it accepts st. An encoder that seals the state in place sizes
+// its buffer with it.
+func (st *State) EncodedLen() int {
+	n := 1 + 2 + 2 + 1 + len(st.Secret) + 8 + 4 + 4 + 4 + 1 +
+		1 + len(st.ServerName) + 1 + len(st.ALPN) + 1 + len(st.Binding) +
+		3 + st.certsLen() + 2 + len(st.AppData) + 3 + len(st.Embedded)
+	if !st.AuthenticatedAt.IsZero() {
+		n += 8
+	}
+	return n
+}
+
+// certsLen returns the length of the peer_certificates list's body.
+func (st *State) certsLen() int {
+	n := 0
+	for _, c := range st.PeerCertificates {
+		n += 3 + len(c)
+	}
+	return n
 }
 
 // Expires returns the time the session expires: CreatedAt plus Lifetime

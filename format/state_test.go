@@ -304,6 +304,29 @@ func TestStateRedaction(t *testing.T) {
 	}
 }
 
+// TestStateEncodedLen: EncodedLen is the length Append writes, with and
+// without the optional authenticated_at.
+func TestStateEncodedLen(t *testing.T) {
+	for _, tt := range stateTests() {
+		s := *tt.want
+		for _, authed := range []bool{false, true} {
+			if authed {
+				if s.CreatedAt.UnixMilli() == 0 {
+					continue // authenticated_at must be after the epoch
+				}
+				s.AuthenticatedAt = s.CreatedAt
+			}
+			enc, err := s.Append(nil)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if n := s.EncodedLen(); n != len(enc) {
+				t.Errorf("%s (authenticated_at %v): EncodedLen() = %d, Append wrote %d bytes", tt.name, authed, n, len(enc))
+			}
+		}
+	}
+}
+
 func FuzzParseState(f *testing.F) {
 	for _, tt := range stateTests() {
 		f.Add(tt.in)
@@ -324,6 +347,11 @@ func FuzzParseState(f *testing.F) {
 		}
 		if err == nil && !reflect.DeepEqual(got, *want) {
 			t.Fatalf("ParseStateInto = %v, ParseState = %v", got, *want)
+		}
+		// The encoding is canonical, so a parsed state's EncodedLen is
+		// the length of its input.
+		if err == nil && want.EncodedLen() != len(in) {
+			t.Fatalf("EncodedLen() = %d for a %d-byte encoding", want.EncodedLen(), len(in))
 		}
 	})
 }
