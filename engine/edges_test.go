@@ -296,8 +296,9 @@ func TestLifetimeClampedToKey(t *testing.T) {
 	}
 }
 
-// plainKeys hides the SealedSize of a Keyring, as a Keys of another
-// implementation (a KMS) would not have it.
+// plainKeys hides the in-place sealing of a Keyring (SealedSize and
+// CiphertextOffset), as a Keys of another implementation (a KMS) would not
+// have it.
 type plainKeys struct{ k *seal.Keyring }
 
 func (p plainKeys) Seal(dst, pt, ad []byte) ([]byte, error) { return p.k.Seal(dst, pt, ad) }
@@ -306,7 +307,7 @@ func (p plainKeys) OpenKey(dst, tk, ad []byte) ([]byte, seal.Opened, error) {
 }
 
 // TestIssueWithoutSealedSize: Issue seals into the message in place when
-// the Keys know the sealed size, and appends otherwise; both give the same
+// the Keys can, and appends otherwise; both give the same
 // message around the ticket, and the ticket opens.
 func TestIssueWithoutSealedSize(t *testing.T) {
 	keys := seal.NewKeyring(testRing(t, testKey(t, "k")))
@@ -340,6 +341,51 @@ func TestIssueWithoutSealedSize(t *testing.T) {
 			if d, err := e.Open(conn(v), true, iss.Ticket); err != nil || !d.Resumed {
 				t.Errorf("%T %s: resumed %v, %v", k, versionLabel(v), d.Resumed, err)
 			}
+		}
+	}
+}
+
+// changingKeys answers SealedSize and CiphertextOffset for one ring and
+// seals with another, of an AEAD with a longer nonce: the primary key
+// changed between the two calls.
+type changingKeys struct {
+	sized  *seal.Keyring
+	sealer *seal.Keyring
+}
+
+func (c changingKeys) SealedSize(n int) int                    { return c.sized.SealedSize(n) }
+func (c changingKeys) CiphertextOffset() int                   { return c.sized.CiphertextOffset() }
+func (c changingKeys) Seal(dst, pt, ad []byte) ([]byte, error) { return c.sealer.Seal(dst, pt, ad) }
+func (c changingKeys) OpenKey(dst, tk, ad []byte) ([]byte, seal.Opened, error) {
+	return c.sealer.OpenKey(dst, tk, ad)
+}
+
+// TestIssueKeyChangesMidway: when the sealing key's AEAD changes between
+// sizing the in-place buffer and sealing, Issue still returns a ticket that
+// opens, in a message that carries it.
+func TestIssueKeyChangesMidway(t *testing.T) {
+	xk, err := seal.NewKey(seal.XChaCha20Poly1305, bytes.Repeat([]byte{9, 8}, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := changingKeys{sized: seal.NewKeyring(testRing(t, testKey(t, "k"))), sealer: seal.NewKeyring(testRing(t, xk))}
+	e, err := New(&Config{Keys: keys, MaxEarlyData: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []uint16{format.VersionTLS12, format.VersionTLS13} {
+		iss, err := e.Issue(testSession(v), nonceFor(v, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(iss.Message, iss.Ticket) {
+			t.Errorf("%s: the message does not carry the ticket", versionLabel(v))
+		}
+		if h, err := seal.ParseHeader(iss.Ticket); err != nil || h.AEAD != seal.XChaCha20Poly1305 {
+			t.Errorf("%s: ticket header %+v, %v; want XChaCha20-Poly1305", versionLabel(v), h, err)
+		}
+		if d, err := e.Open(conn(v), true, iss.Ticket); err != nil || !d.Resumed {
+			t.Errorf("%s: resumed %v, %v", versionLabel(v), d.Resumed, err)
 		}
 	}
 }

@@ -41,10 +41,6 @@ type Issued struct {
 // nonce and the tag), to size the one buffer of Issue.
 const sealSlack = 64
 
-// plaintextPool holds scratch buffers for encoded session states. They hold
-// secrets, so they are zeroed before they go back.
-var plaintextPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
 // Issue builds one ticket for the session s, for s.Version.
 //
 // The engine sets s.CreatedAt, s.Lifetime and, for a session that has none
@@ -160,75 +156,72 @@ func (e *Engine) skipped(s *format.State) (Issued, error) {
 }
 
 // build encodes and seals s and encodes the NewSessionTicket message that
-// carries it, in one allocation. The encoded plaintext never leaves this
-// function and is zeroed before its buffer is reused.
+// carries it, in one allocation when the Keys seal in place.
 func (e *Engine) build(s *format.State, nonce []byte) (ticket, msg []byte, err error) {
-	bp := plaintextPool.Get().(*[]byte)
-	defer func() {
-		// Only the encoded prefix was written: every use clears what it
-		// wrote, and a grown buffer starts zeroed.
-		clear(*bp)
-		plaintextPool.Put(bp)
-	}()
 	// Seal the engine's binding, without handing the caller or gen_cb the
-	// engine's slice.
-	binding := s.Binding
-	s.Binding = e.binding
-	pt, err := s.Append((*bp)[:0])
-	s.Binding = binding
-	if err != nil {
-		return nil, nil, fmt.Errorf("engine: failed to encode session state: %w", err)
-	}
-	*bp = pt
-	if k, ok := e.keys.(sealedSizer); ok {
-		if ticket, msg, ok, err := e.buildInPlace(s, nonce, pt, k.SealedSize(len(pt))); ok {
+	// engine's slice: a copy on the stack, so s is not written either.
+	st := *s
+	st.Binding = e.binding
+	if k, ok := e.keys.(inPlaceSealer); ok {
+		if ticket, msg, ok, err := e.buildInPlace(&st, nonce, k); ok {
 			return ticket, msg, err
 		}
 	}
-	// The ticket, then the message that carries a copy of it.
-	n := len(pt) + sealSlack
-	buf := make([]byte, 0, 2*n+32+len(nonce))
+	// Other Keys: the plaintext in a scratch buffer, cleared once sealed;
+	// then the ticket and, after it, the message that carries a copy of it.
+	pt, err := st.Append(nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("engine: failed to encode session state: %w", err)
+	}
+	defer clear(pt)
+	buf := make([]byte, 0, 2*(len(pt)+sealSlack)+32+len(nonce))
 	ticket, err = e.keys.Seal(buf, pt, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("engine: failed to seal ticket: %w", err)
 	}
 	ticket = ticket[:len(ticket):len(ticket)]
-	msg, err = e.message(s, nonce, ticket, buf[len(ticket):len(ticket)])
+	msg, err = e.message(&st, nonce, ticket, buf[len(ticket):len(ticket)])
 	return ticket, msg, err
 }
 
-// sealedSizer is implemented by Keys that know the length of the ticket
-// they seal ([*seal.Keyring] does), so that Issue can seal the ticket into
-// its NewSessionTicket message in place.
-type sealedSizer interface {
+// inPlaceSealer is implemented by Keys whose Seal takes a plaintext that
+// lies where its ciphertext goes, CiphertextOffset bytes into the ticket in
+// Seal's dst, and seals it there; SealedSize is the ticket's length for a
+// plaintext of n bytes ([*seal.Keyring] does both).
+type inPlaceSealer interface {
 	SealedSize(n int) int
+	CiphertextOffset() int
 }
 
-// buildInPlace encodes the NewSessionTicket message around a placeholder of
-// size bytes and seals pt into it: one buffer, no copy of the ticket. It
-// reports false if the ticket came out of another size (the sealing key's
-// AEAD changed in between), and build starts again.
-func (e *Engine) buildInPlace(s *format.State, nonce, pt []byte, size int) (ticket, msg []byte, ok bool, err error) {
-	var off, n int
+// buildInPlace encodes the NewSessionTicket message around a placeholder for
+// the ticket, encodes st into the placeholder where the ciphertext goes, and
+// seals it there: one buffer, and the plaintext is never copied. It reports
+// false if the ticket came out of another size (the sealing key's AEAD
+// changed in between); build then starts again, and the buffer, which may
+// still hold the plaintext, is cleared.
+func (e *Engine) buildInPlace(st *format.State, nonce []byte, k inPlaceSealer) (ticket, msg []byte, ok bool, err error) {
+	n := st.EncodedLen()
+	size, ctOff := k.SealedSize(n), k.CiphertextOffset()
+	var off, total int
 	var m12 format.NewSessionTicketTLS12
 	var m13 format.NewSessionTicketTLS13
 	var ext [1]format.Extension
-	if s.Version == format.VersionTLS12 {
-		m12 = format.NewSessionTicketTLS12{LifetimeHint: s.Lifetime}
+	if st.Version == format.VersionTLS12 {
+		m12 = format.NewSessionTicketTLS12{LifetimeHint: st.Lifetime}
 		off = m12.TicketOffset()
-		n = off + size
+		total = off + size
 	} else {
-		m13 = format.NewSessionTicketTLS13{Lifetime: s.Lifetime, AgeAdd: s.AgeAdd, Nonce: nonce}
-		if s.MaxEarlyData > 0 {
-			ext[0] = format.EarlyDataExtension(s.MaxEarlyData)
+		m13 = format.NewSessionTicketTLS13{Lifetime: st.Lifetime, AgeAdd: st.AgeAdd, Nonce: nonce}
+		if st.MaxEarlyData > 0 {
+			ext[0] = format.EarlyDataExtension(st.MaxEarlyData)
 			m13.Extensions = ext[:]
 		}
 		off = m13.TicketOffset()
-		n = off + size + 2 + 8
+		total = off + size + 2 + 8
 	}
-	buf := make([]byte, 0, n)
+	buf := make([]byte, 0, total)
 	placeholder := buf[off : off+size] // copied onto itself by Append
-	if s.Version == format.VersionTLS12 {
+	if st.Version == format.VersionTLS12 {
 		m12.Ticket = placeholder
 		msg, err = m12.Append(buf)
 	} else {
@@ -238,11 +231,21 @@ func (e *Engine) buildInPlace(s *format.State, nonce, pt []byte, size int) (tick
 	if err != nil {
 		return nil, nil, true, fmt.Errorf("engine: failed to encode NewSessionTicket: %w", err)
 	}
+	pt, err := st.Append(placeholder[ctOff:ctOff])
+	switch {
+	case err != nil:
+		return nil, nil, true, fmt.Errorf("engine: failed to encode session state: %w", err)
+	case len(pt) != n || &pt[0] != &placeholder[ctOff]:
+		clear(buf[:cap(buf)])
+		return nil, nil, true, errors.New("engine: internal error: session state encoded out of place")
+	}
 	ticket, err = e.keys.Seal(msg[off:off], pt, nil)
 	if err != nil {
+		clear(buf[:cap(buf)])
 		return nil, nil, true, fmt.Errorf("engine: failed to seal ticket: %w", err)
 	}
 	if len(ticket) != size || &ticket[0] != &msg[off] {
+		clear(buf[:cap(buf)])
 		return nil, nil, false, nil
 	}
 	return ticket[:size:size], msg, true, nil
