@@ -6,7 +6,7 @@ BENCH    ?= .
 BENCHTIME ?= 1s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all demo test deps short fuzz bench plot lint generate cover
+.PHONY: all demo test deps short fuzz bench bench-handshake plot lint generate cover
 
 all: lint test
 
@@ -50,6 +50,26 @@ bench:
 		if [ -n "$(PARALLEL_CPU)" ]; then $(GO) test -run='^$$' -bench='^BenchmarkParallel$$' -benchmem -benchtime=$(BENCHTIME) -count=1 -cpu=$(PARALLEL_CPU) ./seal >> bench/latest.txt || exit 1; fi; \
 	done
 	$(GO) tool benchstat bench/latest.txt
+
+# bench-handshake compares resumed handshakes with the adapter's tickets
+# and with crypto/tls's own: COUNT rounds, each running the four
+# Handshake/Resumed benchmarks in a shuffled order and each in its own
+# process (the first benchmark a process runs is the slowest, which biased
+# the stack that always ran first), then benchstat with the two stacks side
+# by side and the p-value of each difference.
+HANDSHAKES = stack=Adapter/TLS12 stack=CryptoTLS/TLS12 stack=Adapter/TLS13 stack=CryptoTLS/TLS13
+bench-handshake:
+	@mkdir -p bench
+	$(GO) test -c -o bench/benchmarks.test ./benchmarks
+	@rm -f bench/handshake.txt
+	@for i in $$(seq $(COUNT)); do \
+		echo "bench-handshake: round $$i of $(COUNT)" >&2; \
+		for b in $$(printf '%s\n' $(HANDSHAKES) | shuf); do \
+			(cd benchmarks && ../bench/benchmarks.test -test.run='^$$' -test.bench="^BenchmarkHandshake\$$/Resumed/$$b\$$" \
+				-test.benchtime=$(BENCHTIME) -test.benchmem) >> bench/handshake.txt || exit 1; \
+		done; \
+	done
+	$(GO) tool benchstat -col '/stack@(CryptoTLS Adapter)' bench/handshake.txt
 
 # plot draws docs/performance.png from bench/latest.txt (run make bench first).
 plot:

@@ -11,7 +11,7 @@
 //     [tls.Config.EncryptTicket] and [tls.Config.DecryptTicket] of a real
 //     crypto/tls TLS 1.3 session state padded to n bytes, the plaintext
 //     sizes of seal's Seal/<AEAD>/<n>.
-//   - Handshake/Resumed/<stack>/<version>: one resumed handshake over
+//   - Handshake/Resumed/stack=<stack>/<version>: one resumed handshake over
 //     loopback TCP with tickets from the tlsadapter (Adapter) or from
 //     crypto/tls (CryptoTLS), reported as handshakes/s too.
 //   - TicketSize/<stack>/<version>/<auth>: the ticket a server sends for a
@@ -295,11 +295,13 @@ func BenchmarkCryptoTLS(b *testing.B) {
 // time: connect, handshake, one byte from the server, close. The server's
 // tickets come from the tlsadapter (an engine with an AES-256-GCM ring) or
 // from crypto/tls; everything else is the same. Names are
-// Handshake/Resumed/Adapter|CryptoTLS/TLS12|TLS13.
+// Handshake/Resumed/stack=Adapter|CryptoTLS/TLS12|TLS13, so that
+// `go tool benchstat -col /stack` sets the two stacks side by side and tests
+// their difference.
 func BenchmarkHandshake(b *testing.B) {
 	for _, stack := range []string{"Adapter", "CryptoTLS"} {
 		for _, ver := range versions {
-			b.Run("Resumed/"+stack+"/"+ver.name, func(b *testing.B) {
+			b.Run("Resumed/stack="+stack+"/"+ver.name, func(b *testing.B) {
 				srv, cli := configs(b, ver.v, false)
 				if stack == "Adapter" {
 					installAdapter(b, srv)
