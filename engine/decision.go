@@ -234,7 +234,7 @@ func (e *Engine) examine(d *Decision, c *ConnInfo, ticket []byte) error {
 	}
 	d.Tickets = e.ticketsFor(d.Version, o, true)
 	if !o.Resumed() {
-		d.Session = format.State{}
+		d.dropSession()
 		return nil
 	}
 	d.Resumed = true
@@ -251,13 +251,25 @@ func (e *Engine) examine(d *Decision, c *ConnInfo, ticket []byte) error {
 // fallBack turns a use outcome into a full handshake that sends new
 // tickets, because of the failed check err.
 func (e *Engine) fallBack(d *Decision, err error) {
-	d.Resumed, d.Session, d.Fallback, d.TicketAge = false, format.State{}, err, 0
+	d.dropSession()
+	d.Resumed, d.Fallback, d.TicketAge = false, err, 0
 	d.Tickets = e.ticketsFor(d.Version, status.OutcomeIgnoreRenew, true)
+}
+
+// dropSession wipes the secrets of a session the decision does not resume
+// (the callback saw it, and must not have kept it) and leaves the zero
+// State. They live in the buffer of this Open alone, so nothing else reads
+// them.
+func (d *Decision) dropSession() {
+	clear(d.Session.Secret)
+	clear(d.Session.Embedded)
+	d.Session = format.State{}
 }
 
 // abort turns d into an abort with alert a and returns its error.
 func (e *Engine) abort(d *Decision, a Alert, err error) error {
-	d.Alert, d.Tickets, d.Resumed, d.Session, d.TicketAge = a, 0, false, format.State{}, 0
+	d.dropSession()
+	d.Alert, d.Tickets, d.Resumed, d.TicketAge = a, 0, false, 0
 	d.Outcome = status.OutcomeAbort
 	return &AbortError{Alert: a, Status: d.Status, Return: d.Return, Callback: d.Callback, Err: err}
 }

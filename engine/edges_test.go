@@ -389,3 +389,47 @@ func TestIssueKeyChangesMidway(t *testing.T) {
 		}
 	}
 }
+
+// TestDroppedSessionWiped: a session the decision does not resume (the
+// callback ignored it, or a check after the callback failed) has its secret
+// wiped before Open returns, so a callback that kept it, against the
+// documentation, holds zeros.
+func TestDroppedSessionWiped(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		ret   status.Return
+		after time.Duration // clock advance before Open
+	}{
+		{"ignored", status.IgnoreRenew, 0},
+		{"expired", status.UseRenew, 30 * 24 * time.Hour},
+	} {
+		for _, v := range []uint16{format.VersionTLS12, format.VersionTLS13} {
+			clock := newFakeClock()
+			var kept []byte
+			e, err := New(&Config{
+				Keys: seal.NewKeyring(testRing(t, testKey(t, "k"))),
+				Time: clock.Now,
+				DecryptTicket: func(ti TicketInfo) status.Return {
+					kept = ti.Session.Secret
+					return tt.ret
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := testSession(v)
+			iss, err := e.Issue(s, nonceFor(v, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(tt.after)
+			d, err := e.Open(conn(v), true, iss.Ticket)
+			if err != nil || d.Resumed || len(kept) == 0 {
+				t.Fatalf("%s %s: resumed %v, err %v, callback saw %d secret bytes", tt.name, versionLabel(v), d.Resumed, err, len(kept))
+			}
+			if !bytes.Equal(kept, make([]byte, len(kept))) || d.Session.Secret != nil {
+				t.Errorf("%s %s: the dropped session's secret is still there: %x", tt.name, versionLabel(v), kept)
+			}
+		}
+	}
+}

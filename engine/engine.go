@@ -101,7 +101,8 @@ type TicketInfo struct {
 	// Session is the opened session for status.Success and
 	// status.SuccessRenew ([status.Status.Opened]), the zero State
 	// otherwise. Its byte fields must not be retained unless the decision
-	// resumes it. Warning: it holds the session's secret.
+	// resumes it: otherwise Open wipes Secret and Embedded before it
+	// returns. Warning: it holds the session's secret.
 	Session format.State
 	// KeyName is the key name read from the ticket's header, or nil if
 	// the header could not be read.
