@@ -620,11 +620,14 @@ func TestSealInPlace(t *testing.T) {
 		if off != HeaderSize+a.NonceSize() {
 			t.Fatalf("%v: CiphertextOffset() = %d", a, off)
 		}
-		for _, at := range []int{off, 0, 5, off + 7, off - 3, r.SealedSize(len(want)) - len(want)} {
+		// at is relative to the ticket's start; -2 starts the plaintext in
+		// dst's own bytes.
+		for _, at := range []int{off, 0, 5, off + 7, off - 3, r.SealedSize(len(want)) - len(want), -2} {
 			for _, withAD := range []bool{false, true} {
 				buf := make([]byte, 3, 3+r.SealedSize(len(want))+64)
-				room := buf[3:cap(buf)]
-				pt := room[at : at+copy(room[at:], want)]
+				room := buf[:cap(buf)][3+at:]
+				pt := room[:copy(room, want)]
+				room = buf[3:cap(buf)]
 				var ad []byte
 				if withAD {
 					ad = room[len(room)-16:] // in the spare capacity, past the ticket
