@@ -183,7 +183,8 @@ func (e *Engine) walk(ctx context.Context, ch *ClientHelloTLS13, exts *format.Cl
 		}
 		return sel.withTickets(e, sel.Tickets, true), nil
 	}
-	sel.Resumed, sel.Session = false, format.State{}
+	// Every identity examined was dropped (examine or fallBack cleared its
+	// session), so nothing of a session remains in sel here.
 	n := 0
 	if renew {
 		n = e.numTickets
