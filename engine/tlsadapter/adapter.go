@@ -281,6 +281,9 @@ func (a *Adapter) Unwrap(identity []byte, cs tls.ConnectionState) (*tls.SessionS
 	if err != nil {
 		// A ticket we sealed ourselves with a state crypto/tls cannot read
 		// (another Go version's format): a full handshake, not an abort.
+		// The session is dropped: wipe its secrets, as the engine does.
+		clear(d.Session.Secret)
+		clear(d.Session.Embedded)
 		d.Resumed, d.Session, d.Fallback = false, format.State{}, ErrForeignState
 		return nil, d, nil
 	}

@@ -508,3 +508,30 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 		c.Close()
 	}
 }
+
+// TestForeignState: a ticket this engine sealed whose embedded state
+// crypto/tls cannot parse gives a full handshake (ErrForeignState), not an
+// abort, and the dropped session's secrets are wiped, as the engine wipes
+// every session it does not resume.
+func TestForeignState(t *testing.T) {
+	e, err := engine.New(&engine.Config{Keys: seal.NewKeyring(newRing(t, newKey(t, "k")))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(e)
+	s := &format.State{Version: tls.VersionTLS12, CipherSuite: tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		Secret: bytes.Repeat([]byte{0x5e}, 48), Embedded: []byte("not a crypto/tls session state")}
+	iss, err := e.Issue(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen engine.Decision
+	a.OnDecision = func(_ tls.ConnectionState, d engine.Decision, _ error) { seen = d }
+	ss, d, err := a.Unwrap(iss.Ticket, tls.ConnectionState{Version: tls.VersionTLS12})
+	if err != nil || ss != nil || d.Resumed || !errors.Is(d.Fallback, ErrForeignState) {
+		t.Fatalf("Unwrap = %v, resumed %v, fallback %v, %v; want a full handshake for ErrForeignState", ss, d.Resumed, d.Fallback, err)
+	}
+	if d.Session.Secret != nil || !bytes.Equal(seen.Session.Secret, make([]byte, 48)) || !bytes.Equal(seen.Session.Embedded, make([]byte, len(s.Embedded))) {
+		t.Errorf("the dropped session's secrets remain: secret %x, embedded %q", seen.Session.Secret, seen.Session.Embedded)
+	}
+}
