@@ -20,6 +20,10 @@ const ClusterNodeTimeout = time.Second
 // cluster_state:ok with every replica in sync.
 const clusterFormTimeout = 20 * time.Second
 
+// clusterShards is the number of masters of StartCluster's clusters, each
+// with one replica.
+const clusterShards = 3
+
 // Cluster is a real Redis Cluster on loopback ports, private to a test: three
 // masters with one replica each.
 type Cluster struct {
@@ -33,12 +37,13 @@ type Cluster struct {
 
 // StartCluster starts a Redis Cluster of three masters with one replica
 // each, and stops it in t.Cleanup. It returns once every node reports
-// cluster_state:ok and every replica is in sync. Without redis-server or
-// redis-cli the test is skipped, or fails when CI=true.
+// cluster_state:ok and every replica is in sync and acknowledges its
+// master's writes as they come. Without redis-server or redis-cli the test
+// is skipped, or fails when CI=true.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
 	bin, cli := lookPath(t, "redis-server"), lookPath(t, "redis-cli")
-	c := &Cluster{Nodes: startAll(t, bin, 6, func(_ int, port, dir string) ([]string, error) {
+	c := &Cluster{Nodes: startAll(t, bin, 2*clusterShards, func(_ int, port, dir string) ([]string, error) {
 		bus, err := freePort()
 		if err != nil {
 			return nil, err
@@ -97,6 +102,9 @@ func (c *Cluster) MasterFor(t testing.TB, key string) *Server {
 func (c *Cluster) ReplicaFor(t testing.TB, key string) *Server {
 	t.Helper()
 	_, r, err := c.roles(t.Context(), key)
+	if err == nil && r == nil {
+		err = fmt.Errorf("redistest: no live replica known for %q", key)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,13 +184,47 @@ func (c *Cluster) WaitPromoted(t testing.TB, key string, old *Server, timeout ti
 	}
 }
 
-// healthy returns an error unless every node reports cluster_state:ok and
-// every replica's link to its master is up.
+// healthy returns an error unless every node reports cluster_state:ok,
+// every replica's link to its master is up and every node knows each
+// shard's master and replica.
 func (c *Cluster) healthy(ctx context.Context) error {
 	if err := c.stateOK(ctx); err != nil {
 		return err
 	}
-	return c.replicasInSync(ctx)
+	if err := c.replicasInSync(ctx); err != nil {
+		return err
+	}
+	return c.shardsKnown(ctx)
+}
+
+// shardsKnown returns an error unless every node's CLUSTER SHARDS lists
+// clusterShards shards with slots, each with a master and a replica. A
+// node learns that another is a replica by gossip, after the replica's
+// own link is up: until then MasterFor and ReplicaFor could read a shard
+// without its replica.
+func (c *Cluster) shardsKnown(ctx context.Context) error {
+	for _, n := range c.Nodes {
+		client := redis.NewClient(&redis.Options{Addr: n.Addr, MaxRetries: -1})
+		shards, err := client.ClusterShards(ctx).Result()
+		client.Close()
+		if err != nil {
+			return err
+		}
+		complete := 0
+		for _, sh := range shards {
+			roles := map[string]int{}
+			for _, nd := range sh.Nodes {
+				roles[nd.Role]++
+			}
+			if len(sh.Slots) > 0 && roles["master"] == 1 && roles["replica"] == 1 {
+				complete++
+			}
+		}
+		if complete != clusterShards {
+			return fmt.Errorf("node %s knows %d of %d shards with their replicas", n.Addr, complete, clusterShards)
+		}
+	}
+	return nil
 }
 
 // stateOK returns an error unless every live node reports cluster_state:ok.
@@ -228,8 +270,8 @@ func (c *Cluster) replicasInSync(ctx context.Context) error {
 			}
 		}
 	}
-	if replicas == 0 {
-		return fmt.Errorf("no replica yet")
+	if replicas != clusterShards {
+		return fmt.Errorf("%d of %d replicas attached", replicas, clusterShards)
 	}
 	return nil
 }

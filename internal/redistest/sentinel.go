@@ -44,8 +44,9 @@ type SentinelDeployment struct {
 }
 
 // StartSentinel starts a Sentinel deployment and stops it in t.Cleanup. It
-// returns once the replica is in sync and every sentinel knows the replica
-// and the two other sentinels, so that a failover can start at once.
+// returns once the replica is in sync and acknowledges the master's writes
+// as they come, and every sentinel knows the replica and the two other
+// sentinels, so that a failover can start at once.
 // Without redis-server the test is skipped, or fails when CI=true.
 func StartSentinel(t testing.TB) *SentinelDeployment {
 	t.Helper()
@@ -57,7 +58,12 @@ func StartSentinel(t testing.TB) *SentinelDeployment {
 	// The sentinels learn of the replica from the master's INFO, which they
 	// read at once and then every 10 s: start them once it is in sync.
 	d.Replica = startReplica(t, bin, d.Master.Addr)
-	if err := waitFor(ctx, d.replicaInSync); err != nil {
+	if err := waitFor(ctx, func(ctx context.Context) error {
+		if err := d.replicaInSync(ctx); err != nil {
+			return err
+		}
+		return acked(ctx, d.Master)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	d.Sentinels = startAll(t, bin, 3, func(_ int, p, dir string) ([]string, error) {
@@ -81,7 +87,8 @@ func StartSentinel(t testing.TB) *SentinelDeployment {
 }
 
 // StartReplica starts a redis-server replicating master, and stops it in
-// t.Cleanup. It returns once the replica's link to master is up.
+// t.Cleanup. It returns once the replica's link to master is up and the
+// replica acknowledges master's writes as they come.
 func StartReplica(t testing.TB, master *Server) *Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), sentinelReadyTimeout)
@@ -104,13 +111,33 @@ func StartReplica(t testing.TB, master *Server) *Server {
 	return r
 }
 
-// acked returns an error unless a replica acknowledges master's writes:
-// the replica's link can be up before the master counts it for WAIT, and a
-// test of replica acknowledgement must not start in between.
+// acked returns an error unless a replica of master acknowledges a write
+// at once. The master lists a replica online before it streams writes to
+// it: after a diskless full sync, Redis 7 starts the stream on the
+// replica's first acknowledgement, which the replica sends once a second.
+// A WAIT in between blocks for up to that second, and a WAIT without a
+// write proves nothing (a new connection has no write to wait for), so a
+// test of replica acknowledgement must not start before a write of its own
+// is acknowledged. The probe key is deleted again; on a cluster node it is
+// the first of the probe keys in one of the node's slots.
 func acked(ctx context.Context, master *Server) error {
 	c := redis.NewClient(&redis.Options{Addr: master.Addr, MaxRetries: -1})
 	defer c.Close()
-	n, err := c.Do(ctx, "WAIT", 1, 500).Int()
+	for i := 0; ; i++ {
+		key := fmt.Sprint("redistest:acked:", i)
+		err := c.Set(ctx, key, "", 0).Err()
+		if err != nil && strings.HasPrefix(err.Error(), "MOVED ") && i < maxProbeKeys {
+			continue
+		}
+		if err == nil {
+			err = c.Del(ctx, key).Err()
+		}
+		if err != nil {
+			return err
+		}
+		break
+	}
+	n, err := c.Wait(ctx, 1, ackProbeTimeout).Result()
 	switch {
 	case err != nil:
 		return err
@@ -119,6 +146,14 @@ func acked(ctx context.Context, master *Server) error {
 	}
 	return nil
 }
+
+// ackProbeTimeout bounds acked's WAIT: far above an acknowledgement on
+// loopback, and short enough that a probe made before the stream started
+// is soon followed by another.
+const ackProbeTimeout = 100 * time.Millisecond
+
+// maxProbeKeys bounds acked's search for a key in the node's slots.
+const maxProbeKeys = 1000
 
 // startReplica starts a redis-server replicating master.
 func startReplica(t testing.TB, bin, master string) *Server {
