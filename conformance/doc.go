@@ -1,5 +1,7 @@
-// Package conformance holds tests that cross packages: the layout rules of
-// the module, the agreement of package seal's output with the container
-// parsed by package format, and (as they are added) vectors, decision-table
-// and interop tests against real TLS implementations.
+// Package conformance holds the tests that cross packages: the layout and
+// dependency rules of the module, the README's claims, attacks grouped by
+// threat (docs/threat-model.md), replay and keys across a fleet, and the
+// rule that every parser has a fuzz target with seeds. The interop tests
+// with real TLS clients live beside the server they run against,
+// cmd/ticketctl/internal/server.
 package conformance

@@ -128,6 +128,24 @@ func TestImportDirection(t *testing.T) {
 	})
 }
 
+// TestKitsOutsideProduct checks that no product package links a package
+// of internal/: internal/ holds test kits and tools, and the product (the
+// libraries and ticketctl) needs none of them. Code that only ticketctl
+// needs lives under cmd/ticketctl. Test files, and public test kits such
+// as resumption/replaytest (packages that import testing), may use them.
+func TestKitsOutsideProduct(t *testing.T) {
+	for rel, p := range listPackages(t) {
+		if strings.HasPrefix(rel, "internal/") || slices.Contains(p.Imports, "testing") {
+			continue
+		}
+		for _, d := range p.Deps {
+			if strings.HasPrefix(d, module+"/internal/") {
+				t.Errorf("%s links the test kit %s", rel, strings.TrimPrefix(d, module+"/"))
+			}
+		}
+	}
+}
+
 func TestForbiddenDependencies(t *testing.T) {
 	eachListed(t, forbiddenDeps, func(rel string, p goPackage, forbidden []string) {
 		if len(p.Deps) == 0 {

@@ -6,9 +6,9 @@ import (
 	"io"
 	"sync"
 
+	"github.com/tlsticket/tlsticket/cmd/ticketctl/internal/server"
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/format"
-	"github.com/tlsticket/tlsticket/internal/server"
 	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/status"
 )

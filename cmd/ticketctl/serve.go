@@ -22,9 +22,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tlsticket/tlsticket/cmd/ticketctl/internal/server"
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/engine/promexport"
-	"github.com/tlsticket/tlsticket/internal/server"
 	"github.com/tlsticket/tlsticket/keyfile"
 	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/seal/legacy"

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,9 +18,10 @@ import (
 
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/engine/promexport"
+	"github.com/tlsticket/tlsticket/engine/tlsadapter"
 	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"github.com/tlsticket/tlsticket/internal/promtest"
-	"github.com/tlsticket/tlsticket/internal/server"
+	"github.com/tlsticket/tlsticket/internal/selfsigned"
 	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/seal"
 )
@@ -30,6 +32,47 @@ type fill struct{ len, cap int }
 func (f fill) Len() int { return f.len }
 func (f fill) Cap() int { return f.cap }
 
+// startServer serves TLS on loopback with an engine on keys, installed
+// through the crypto/tls adapter, until the test ends: each connection gets
+// one line and a close_notify. It returns the engine and the address.
+func startServer(t *testing.T, keys *seal.Keyring) (*engine.Engine, string) {
+	t.Helper()
+	cert, _, err := selfsigned.Server(time.Now(), "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+	binding, err := tlsadapter.Binding(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(&engine.Config{Keys: keys, Binding: binding})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsadapter.New(e).Install(cfg)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.WriteString(c, "tlsticket\n") // handshakes, then sends the tickets
+			c.Close()
+		}
+	})
+	return e, ln.Addr().String()
+}
+
 // TestCollector serves real TLS 1.2 and TLS 1.3 handshakes through the
 // crypto/tls adapter, scrapes the collector over HTTP as Prometheus does,
 // parses the exposition with expfmt and checks the values.
@@ -39,20 +82,16 @@ func TestCollector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Addr: "127.0.0.1:0", Engine: engine.Config{Keys: rot.Keyring()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	e, addr := startServer(t, rot.Keyring())
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(promexport.New(srv.Engine(), promexport.Options{Rotator: rot, ReplayStore: fill{3, 1000}}))
+	reg.MustRegister(promexport.New(e, promexport.Options{Rotator: rot, ReplayStore: fill{3, 1000}}))
 	hs := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer hs.Close()
 
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		cache := tls.NewLRUClientSessionCache(1)
 		for i := range 2 { // a full handshake, then a resumption
-			c, err := tls.Dial("tcp", srv.Addr(), &tls.Config{InsecureSkipVerify: true, MinVersion: v, MaxVersion: v, ClientSessionCache: cache})
+			c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MinVersion: v, MaxVersion: v, ClientSessionCache: cache})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,5 +1,5 @@
-// Package selfsigned makes throwaway ECDSA P-256 certificates for tests,
-// demos and `ticketctl serve` when no certificate is given.
+// Package selfsigned makes throwaway ECDSA P-256 certificates and
+// authorities for tests.
 package selfsigned
 
 import (

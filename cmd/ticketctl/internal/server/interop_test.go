@@ -1,4 +1,4 @@
-package conformance
+package server_test
 
 import (
 	"bytes"
@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsticket/tlsticket/cmd/ticketctl/internal/server"
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/format"
-	"github.com/tlsticket/tlsticket/internal/server"
 	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/status"

@@ -2,10 +2,12 @@ package server
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/internal/testkit"
@@ -134,5 +136,37 @@ func TestNoTicketCounted(t *testing.T) {
 	}
 	if noTicket != 2 {
 		t.Errorf("the log has %d handshakes with no ticket, want 2", noTicket)
+	}
+}
+
+// TestDefaultCertificate checks the certificate a server given none
+// presents: self-signed for localhost and 127.0.0.1, and valid long after
+// the first day, since a server runs for days (it was made by a test-kit
+// authority valid for 24 hours, so a serve left running presented an
+// expired certificate on its second day).
+func TestDefaultCertificate(t *testing.T) {
+	srv, err := New(Config{Addr: "127.0.0.1:0", Engine: engine.Config{Keys: seal.NewKeyring(testkit.Ring(t, testkit.Key(t, seal.AES256GCM, "cert")))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c, err := tls.Dial("tcp", srv.Addr(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(c)
+	c.Close()
+	chain := c.ConnectionState().PeerCertificates
+	if len(chain) != 1 {
+		t.Fatalf("the server presented %d certificates, want 1 (self-signed)", len(chain))
+	}
+	leaf := chain[0]
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	later := time.Now().Add(300 * 24 * time.Hour)
+	for _, name := range []string{"localhost", "127.0.0.1"} {
+		if _, err := leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: roots, CurrentTime: later}); err != nil {
+			t.Errorf("the certificate for %s, 300 days on: %v", name, err)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package conformance
+package server_test
 
 import (
 	"bytes"
