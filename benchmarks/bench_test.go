@@ -21,7 +21,6 @@ package benchmarks
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -32,11 +31,11 @@ import (
 
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/engine/tlsadapter"
-	"github.com/tlsticket/tlsticket/internal/selfsigned"
+	"github.com/tlsticket/tlsticket/internal/testcert"
 	"github.com/tlsticket/tlsticket/seal"
 )
 
-// serverName is the name the server certificate is issued for.
+// serverName is a name of the test server certificate.
 const serverName = "tlsticket.test"
 
 // timeout bounds every connection.
@@ -47,49 +46,21 @@ var versions = []struct {
 	v    uint16
 }{{"TLS12", tls.VersionTLS12}, {"TLS13", tls.VersionTLS13}}
 
-// pki is a certificate authority with a server certificate and a client
-// certificate chain (leaf and authority) it issued.
-type pki struct {
-	server, client tls.Certificate
-	pool           *x509.CertPool
-}
-
-// newPKI makes the benchmarks' certificates once per process.
-var newPKI = sync.OnceValues(func() (*pki, error) {
-	now := time.Now()
-	ca, err := selfsigned.NewAuthority("tlsticket benchmarks", now)
-	if err != nil {
-		return nil, err
-	}
-	server, err := ca.Issue(now, serverName)
-	if err != nil {
-		return nil, err
-	}
-	client, err := ca.Issue(now, "client.tlsticket.test")
-	if err != nil {
-		return nil, err
-	}
-	return &pki{server: server, client: client, pool: ca.Pool()}, nil
-})
-
 // configs returns a server and a client config for version v, X25519 only
 // so that the ticket work is not lost under a post-quantum key share. With
 // clientCert, the server requires a client certificate and the client
 // presents its chain. The server uses crypto/tls's own tickets.
 func configs(b *testing.B, v uint16, clientCert bool) (srv, cli *tls.Config) {
 	b.Helper()
-	p, err := newPKI()
-	if err != nil {
-		b.Fatal(err)
-	}
+	roots := testcert.Roots()
 	srv = &tls.Config{
-		Certificates:     []tls.Certificate{p.server},
+		Certificates:     []tls.Certificate{testcert.Server()},
 		MinVersion:       v,
 		MaxVersion:       v,
 		CurvePreferences: []tls.CurveID{tls.X25519},
 	}
 	cli = &tls.Config{
-		RootCAs:            p.pool,
+		RootCAs:            roots,
 		ServerName:         serverName,
 		MinVersion:         v,
 		MaxVersion:         v,
@@ -98,8 +69,8 @@ func configs(b *testing.B, v uint16, clientCert bool) (srv, cli *tls.Config) {
 	}
 	if clientCert {
 		srv.ClientAuth = tls.RequireAndVerifyClientCert
-		srv.ClientCAs = p.pool
-		cli.Certificates = []tls.Certificate{p.client}
+		srv.ClientCAs = roots
+		cli.Certificates = []tls.Certificate{testcert.Client()}
 	}
 	return srv, cli
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/tlsticket/tlsticket/engine/tlsadapter"
 	"github.com/tlsticket/tlsticket/internal/fakeclock"
 	"github.com/tlsticket/tlsticket/internal/promtest"
-	"github.com/tlsticket/tlsticket/internal/selfsigned"
+	"github.com/tlsticket/tlsticket/internal/testcert"
 	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/seal"
 )
@@ -37,11 +37,7 @@ func (f fill) Cap() int { return f.cap }
 // one line and a close_notify. It returns the engine and the address.
 func startServer(t *testing.T, keys *seal.Keyring) (*engine.Engine, string) {
 	t.Helper()
-	cert, _, err := selfsigned.Server(time.Now(), "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+	cfg := &tls.Config{Certificates: []tls.Certificate{testcert.Server()}}
 	binding, err := tlsadapter.Binding(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -9,11 +9,10 @@ import (
 	"net"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/format"
-	"github.com/tlsticket/tlsticket/internal/selfsigned"
+	"github.com/tlsticket/tlsticket/internal/testcert"
 	"github.com/tlsticket/tlsticket/internal/testkit"
 	"github.com/tlsticket/tlsticket/seal"
 	"github.com/tlsticket/tlsticket/status"
@@ -23,7 +22,6 @@ type fixture struct {
 	keys  *seal.Keyring
 	cert  tls.Certificate
 	roots *x509.CertPool
-	ca    *selfsigned.Authority
 
 	mu        sync.Mutex
 	decisions []engine.Decision
@@ -33,15 +31,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ca, err := selfsigned.NewAuthority("test CA", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := ca.Issue(time.Now(), "a.example", "b.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{keys: seal.NewKeyring(newRing(t, newKey(t, "k1"))), cert: cert, roots: ca.Pool(), ca: ca}
+	return &fixture{keys: seal.NewKeyring(newRing(t, newKey(t, "k1"))), cert: testcert.Server(), roots: testcert.Roots()}
 }
 
 func newKey(t *testing.T, label string) *seal.Key {
@@ -344,12 +334,9 @@ func TestContextBinding(t *testing.T) {
 			open := f.server(t, v, nil, nil)
 			strict := f.server(t, v, nil, func(c *tls.Config) {
 				c.ClientAuth = tls.RequireAndVerifyClientCert
-				c.ClientCAs = f.ca.Pool()
+				c.ClientCAs = testcert.Roots()
 			})
-			clientCert, err := f.ca.Issue(time.Now(), "client")
-			if err != nil {
-				t.Fatal(err)
-			}
+			clientCert := testcert.Client()
 			cache := &anyCache{}
 			cli := f.client(v, cache, "a.example")
 			cli.Certificates = []tls.Certificate{clientCert}
@@ -377,7 +364,7 @@ func TestBinding(t *testing.T) {
 	b := a.Clone()
 	b.ClientAuth = tls.RequireAndVerifyClientCert
 	c := b.Clone()
-	c.ClientCAs = f.ca.Pool()
+	c.ClientCAs = testcert.Roots()
 	ba, _ := Binding(a)
 	bb, _ := Binding(b)
 	bc, _ := Binding(c)
@@ -450,10 +437,7 @@ func TestClientChainOnce(t *testing.T) {
 				return nil
 			}
 		})
-		clientCert, err := f.ca.Issue(time.Now(), "client")
-		if err != nil {
-			t.Fatal(err)
-		}
+		clientCert := testcert.Client()
 		cache := &anyCache{}
 		cli := f.client(v, cache, "a.example", "h2")
 		cli.Certificates = []tls.Certificate{clientCert}

@@ -42,10 +42,7 @@ func main() {
 }
 
 func run(w io.Writer) error {
-	id, err := loopback.NewIdentity()
-	if err != nil {
-		return err
-	}
+	id := loopback.NewIdentity()
 	key, err := seal.GenerateKey(seal.AES256GCM, nil)
 	if err != nil {
 		return err

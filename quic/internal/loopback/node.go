@@ -3,14 +3,12 @@ package loopback
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
-	"time"
 
 	"github.com/quic-go/quic-go"
 
 	"github.com/tlsticket/tlsticket/engine"
 	"github.com/tlsticket/tlsticket/engine/tlsadapter"
-	"github.com/tlsticket/tlsticket/internal/selfsigned"
+	"github.com/tlsticket/tlsticket/internal/testcert"
 	"github.com/tlsticket/tlsticket/resumption"
 	"github.com/tlsticket/tlsticket/seal"
 )
@@ -25,13 +23,10 @@ type Identity struct {
 	Roots *x509.CertPool
 }
 
-// NewIdentity issues a self-signed certificate for ServerName.
-func NewIdentity() (*Identity, error) {
-	cert, roots, err := selfsigned.Server(time.Now(), ServerName)
-	if err != nil {
-		return nil, fmt.Errorf("loopback: %w", err)
-	}
-	return &Identity{Cert: cert, Roots: roots}, nil
+// NewIdentity returns the test certificate, which is for ServerName among
+// other names, and the pool of its CA.
+func NewIdentity() *Identity {
+	return &Identity{Cert: testcert.Server(), Roots: testcert.Roots()}
 }
 
 // ClientTLS returns a client configuration that trusts id and keeps its
