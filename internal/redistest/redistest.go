@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/tlsticket/tlsticket/internal/testkit"
 )
 
 // replicationArgs make a master send its first full copy to a new replica
@@ -51,18 +53,11 @@ func Start(t testing.TB, args ...string) *Server {
 	})[0]
 }
 
-// lookPath returns the path of the Redis program name. Without it the test
-// is skipped, or fails when CI=true.
+// lookPath returns the path of the Redis program name, or ends the test
+// (testkit.LookPath: a failure under CI=true, a skip otherwise).
 func lookPath(t testing.TB, name string) string {
 	t.Helper()
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found (CI=true, so this is a failure; `make test` installs it): %v", name, err)
-		}
-		t.Skipf("%s not found; install it (apt-get install redis-server) to run the Redis store tests: %v", name, err)
-	}
-	return bin
+	return testkit.LookPath(t, name, "redis-server (apt-get install redis-server)")
 }
 
 // serverArgs returns the arguments of a redis-server on port, in dir,

@@ -22,19 +22,11 @@ import (
 	"github.com/tlsticket/tlsticket/status"
 )
 
-// need returns the path of a real TLS client, or ends the test: a failure
-// under CI=true (make test installs the clients), a skip with a reason
-// otherwise.
+// need returns the path of a real TLS client, or ends the test (a failure
+// under CI=true, a skip otherwise).
 func need(t *testing.T, bin string) string {
 	t.Helper()
-	p, err := exec.LookPath(bin)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found (CI=true, so this is a failure; `make test` installs it): %v", bin, err)
-		}
-		t.Skipf("%s not found; install it (make deps) to run the interop tests: %v", bin, err)
-	}
-	return p
+	return testkit.LookPath(t, bin, bin+" (make deps)")
 }
 
 func interopKey(t *testing.T, label string) *seal.Key {
