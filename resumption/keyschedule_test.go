@@ -6,13 +6,14 @@ import (
 	"crypto/hkdf"
 	"crypto/hmac"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tlsticket/tlsticket/internal/testkit/rfc8448"
+	"github.com/tlsticket/tlsticket/internal/testkit/secretscan"
 	"github.com/tlsticket/tlsticket/resumption"
 )
 
@@ -384,16 +385,15 @@ func TestSecretsNeverFormatted(t *testing.T) {
 		"ZeroPSK":       resumption.PSK{},
 		"NilPSK":        (*resumption.PSK)(nil),
 	}
+	var forbidden []string
+	for _, s := range [][]byte{secret, resumption.SecretBytes(es), resumption.SecretBytes(bk)} {
+		forbidden = append(forbidden, secretscan.Forms(s)...)
+	}
 	for name, v := range values {
 		t.Run(name, func(t *testing.T) {
-			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%q", "%d", "% x"} {
+			for _, verb := range append(slices.Clone(secretscan.Verbs), "% x") {
 				out := fmt.Sprintf(verb, v)
-				for _, s := range [][]byte{secret, resumption.SecretBytes(es), resumption.SecretBytes(bk)} {
-					if strings.Contains(strings.ToLower(out), hex.EncodeToString(s[:4])) ||
-						strings.Contains(out, string(s[:4])) || strings.Contains(out, "171") {
-						t.Errorf("%s of %s leaks the secret: %s", verb, name, out)
-					}
-				}
+				secretscan.CheckText(t, verb+" of "+name, out, forbidden)
 				if !strings.Contains(out, "REDACTED") && !strings.Contains(out, "0x") &&
 					!strings.Contains(out, "{}") && !strings.Contains(out, "nil") {
 					t.Errorf("%s of %s = %s, want a redacted description", verb, name, out)
